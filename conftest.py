@@ -4,6 +4,7 @@ a fresh clone per test, and pgTAP files under sql/tests collected as pytest item
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -28,7 +29,8 @@ def get_test_dbs(config: pytest.Config) -> TestDatabases:
         return config.stash[_DBS_KEY]
     base = Path(tempfile.mkdtemp(prefix="qms-test-pg-"))
     cluster = Cluster(base, bin_dir=find_bin_dir())
-    cluster.init(port=free_port(55000 + 50 * _worker_index()))
+    # Several pytest processes may run at once (developers, CI): spread their ports.
+    cluster.init(port=free_port(55000 + 50 * _worker_index() + random.randrange(0, 4000, 10)))
 
     def cleanup() -> None:
         cluster.destroy()
@@ -94,7 +96,11 @@ class PgTapFile(pytest.File):
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
-    if file_path.suffix == ".sql" and not file_path.name.startswith("_") \
-            and file_path.parent.name == "tests" and file_path.parent.parent.name == "sql":
+    if (
+        file_path.suffix == ".sql"
+        and not file_path.name.startswith("_")
+        and file_path.parent.name == "tests"
+        and file_path.parent.parent.name == "sql"
+    ):
         return PgTapFile.from_parent(parent, path=file_path)
     return None

@@ -95,8 +95,7 @@ def db_migrate(data_dir: DataDir = None) -> None:
         result = migrations.migrate(database_url(data_dir, start=True))
     except (migrations.MigrationError, PgError) as exc:
         _fail(str(exc))
-    applied = sum(1 for m in result["schema"] if m["installed_on"])  # type: ignore[union-attr]
-    typer.echo(f"schema at {applied} migration(s); re-applied {result['code_files']} function/policy files")
+    typer.echo(f"schema at {result.applied} migration(s); re-applied {result.code_files} function/policy files")
 
 
 @db_app.command("psql", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -74,30 +74,46 @@ def apply_code(url: str) -> int:
     """Re-apply every function and policy file in one transaction; returns the number of files."""
     files = code_files()
     with psycopg.connect(url, autocommit=False) as conn:
+        # Bodies are checked when called, not when created, so files may refer to each other in any order.
+        conn.execute("set local check_function_bodies = off")
         for path in files:
             sql = path.read_text()
             try:
-                conn.execute(sql.encode())  # type: ignore[arg-type]
+                conn.execute(sql.encode())
             except psycopg.Error as exc:
                 conn.rollback()
                 pos = int(exc.diag.statement_position or 0)
                 line, statement = _statement_at(sql, pos) if pos else (0, sql.strip().splitlines()[0][:300])
-                raise MigrationError(str(FileFailure(path, line, exc.diag.message_primary or str(exc),
-                                                     statement))) from exc
+                raise MigrationError(
+                    str(FileFailure(path, line, exc.diag.message_primary or str(exc), statement))
+                ) from exc
         conn.commit()
     return len(files)
 
 
-def migrate(url: str) -> dict[str, object]:
+@dataclass(frozen=True)
+class MigrateResult:
+    schema: list[dict[str, object]]
+    code_files: int
+
+    @property
+    def applied(self) -> int:
+        return sum(1 for m in self.schema if m["installed_on"])
+
+
+def migrate(url: str) -> MigrateResult:
     """Apply pending schema migrations, then re-apply functions and policies."""
     proc = _pgmigrate(url, "migrate")
     if proc.returncode != 0:
-        lines = [ln.split(":", 3)[-1].strip() if ln.startswith(("ERROR", "INFO")) else ln
-                 for ln in proc.stderr.splitlines() if ln.strip()]
+        lines = [
+            ln.split(":", 3)[-1].strip() if ln.startswith(("ERROR", "INFO")) else ln
+            for ln in proc.stderr.splitlines()
+            if ln.strip()
+        ]
         detail = "\n".join(ln for ln in lines if "Try apply" not in ln)[-3000:]
         raise MigrationError(f"schema migration failed, nothing applied:\n{detail}")
     count = apply_code(url)
-    return {"schema": status(url), "code_files": count}
+    return MigrateResult(schema=status(url), code_files=count)
 
 
 def status(url: str) -> list[dict[str, object]]:
@@ -106,5 +122,7 @@ def status(url: str) -> list[dict[str, object]]:
     if proc.returncode != 0:
         raise MigrationError(proc.stderr.strip()[-2000:])
     info: dict[str, dict[str, object]] = json.loads(proc.stdout or "{}")
-    return [{"version": int(v), "description": m.get("description"), "installed_on": m.get("installed_on")}
-            for v, m in sorted(info.items(), key=lambda kv: int(kv[0]))]
+    return [
+        {"version": int(v), "description": m.get("description"), "installed_on": m.get("installed_on")}
+        for v, m in sorted(info.items(), key=lambda kv: int(kv[0]))
+    ]

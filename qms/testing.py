@@ -52,7 +52,7 @@ class TestDatabases:
             conn.execute("create schema if not exists tests")
             if self.with_pgtap:
                 conn.execute("create extension if not exists pgtap schema tests")
-            conn.execute(TEST_HELPERS.read_text().encode())  # type: ignore[arg-type]
+            conn.execute(TEST_HELPERS.read_text().encode())
 
     def clone(self) -> str:
         name = f"t{os.getpid()}_{next(self._names)}"
@@ -85,8 +85,7 @@ class TapResult:
     @property
     def ok(self) -> bool:
         ran = len(self.passed) + len(self.failed)
-        return (self.returncode == 0 and not self.failed and self.planned is not None
-                and self.planned == ran and ran > 0)
+        return self.returncode == 0 and not self.failed and self.planned is not None and self.planned == ran and ran > 0
 
 
 _TAP_LINE = re.compile(r"^(not ok|ok) (\d+)(.*)$")
@@ -97,7 +96,10 @@ def run_pgtap_file(cluster: Cluster, url: str, path: Path) -> TapResult:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     proc = subprocess.run(
         [cluster.psql_path(), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", str(path)],
-        capture_output=True, text=True, env=env, timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     planned: int | None = None
     passed: list[str] = []
