@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,19 +42,19 @@ class FileFailure:
         return f"{rel}:{self.line}: {self.message}\n    statement: {self.statement}"
 
 
-def code_files() -> list[Path]:
+def code_files(code_dirs: Sequence[Path] = CODE_DIRS) -> list[Path]:
     """Function files first (sorted by path), then policy files."""
     files: list[Path] = []
-    for base in CODE_DIRS:
+    for base in code_dirs:
         files.extend(sorted(base.rglob("*.sql")))
     return files
 
 
-def _pgmigrate(url: str, command: str) -> subprocess.CompletedProcess[str]:
-    """Run pgmigrate with a base directory whose ``migrations`` is ``sql/schema``."""
+def _pgmigrate(url: str, command: str, schema_dir: Path = SCHEMA_DIR) -> subprocess.CompletedProcess[str]:
+    """Run pgmigrate with a base directory whose ``migrations`` is ``schema_dir`` (``sql/schema``)."""
     exe = Path(sys.executable).with_name("pgmigrate")
     with tempfile.TemporaryDirectory(prefix="qms-migrate-") as base:
-        (Path(base) / "migrations").symlink_to(SCHEMA_DIR)
+        (Path(base) / "migrations").symlink_to(Path(schema_dir).absolute())
         (Path(base) / "migrations.yml").write_text("conn: ''\n")
         args = [str(exe), "-d", base, "-c", url, "-t", "latest", command]
         if command == "info":
@@ -70,9 +72,9 @@ def _statement_at(sql: str, position: int) -> tuple[int, str]:
     return line, text[:300]
 
 
-def apply_code(url: str) -> int:
+def apply_code(url: str, code_dirs: Sequence[Path] = CODE_DIRS) -> int:
     """Re-apply every function and policy file in one transaction; returns the number of files."""
-    files = code_files()
+    files = code_files(code_dirs)
     with psycopg.connect(url, autocommit=False) as conn:
         # Bodies are checked when called, not when created, so files may refer to each other in any order.
         conn.execute("set local check_function_bodies = off")
@@ -101,24 +103,44 @@ class MigrateResult:
         return sum(1 for m in self.schema if m["installed_on"])
 
 
-def migrate(url: str) -> MigrateResult:
+_LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d [\d:,]+ (?P<level>[A-Z]+)\s*:\s?(?P<text>.*)$")
+
+
+def _pgmigrate_error(stderr: str, schema_dir: Path) -> str:
+    """The file, statement and server message of a failed migration, without pgmigrate's traceback."""
+    kept: list[str] = []
+    for line in stderr.splitlines():
+        m = _LOG_LINE.match(line)
+        if m:
+            if m.group("level") != "ERROR":
+                continue
+            text = m.group("text")
+            if text.startswith("Error executing statement from "):
+                name = Path(text.removeprefix("Error executing statement from ").rstrip(":")).name
+                text = f"in {Path(schema_dir).absolute() / name}:"
+            elif text.startswith(("b'", 'b"')):
+                text = "statement: " + text[2:-1].encode().decode("unicode_escape")
+            kept.append(text)
+        elif line.startswith("Traceback"):
+            break
+        elif kept:
+            kept.append(line)  # continuation of the server's message (LINE 1: …, the caret)
+    return "\n".join(kept)[-3000:] or stderr.strip()[-3000:]
+
+
+def migrate(url: str, schema_dir: Path = SCHEMA_DIR, code_dirs: Sequence[Path] = CODE_DIRS) -> MigrateResult:
     """Apply pending schema migrations, then re-apply functions and policies."""
-    proc = _pgmigrate(url, "migrate")
+    proc = _pgmigrate(url, "migrate", schema_dir)
     if proc.returncode != 0:
-        lines = [
-            ln.split(":", 3)[-1].strip() if ln.startswith(("ERROR", "INFO")) else ln
-            for ln in proc.stderr.splitlines()
-            if ln.strip()
-        ]
-        detail = "\n".join(ln for ln in lines if "Try apply" not in ln)[-3000:]
+        detail = _pgmigrate_error(proc.stderr, schema_dir)
         raise MigrationError(f"schema migration failed, nothing applied:\n{detail}")
-    count = apply_code(url)
-    return MigrateResult(schema=status(url), code_files=count)
+    count = apply_code(url, code_dirs)
+    return MigrateResult(schema=status(url, schema_dir), code_files=count)
 
 
-def status(url: str) -> list[dict[str, object]]:
+def status(url: str, schema_dir: Path = SCHEMA_DIR) -> list[dict[str, object]]:
     """Each schema migration with its version, description and when it was installed (None: pending)."""
-    proc = _pgmigrate(url, "info")
+    proc = _pgmigrate(url, "info", schema_dir)
     if proc.returncode != 0:
         raise MigrationError(proc.stderr.strip()[-2000:])
     info: dict[str, dict[str, object]] = json.loads(proc.stdout or "{}")

@@ -1,0 +1,17 @@
+"""Retention: idempotency keys older than the replay window are purged."""
+
+from __future__ import annotations
+
+import psycopg
+
+from workers.runner import Job
+
+
+def purge_idempotency_keys(conn: psycopg.Connection) -> int:
+    row = conn.execute("select api.purge_idempotency_keys(older_than => interval '7 days')").fetchone()
+    return int(row[0]) if row else 0
+
+
+def job(interval: float = 3600.0) -> Job:
+    # The purge deletes everything old in one statement, so a batch is never "full".
+    return Job(name="purge_idempotency_keys", batch=purge_idempotency_keys, interval=interval, batch_size=2**31)
