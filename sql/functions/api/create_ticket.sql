@@ -1,0 +1,129 @@
+-- api.create_ticket: issue a ticket for a service (kiosk, web, mobile, staff desk, API).
+-- Transition: — -> waiting. Event ticket.created carrying every initial field.
+-- Number: per service per business day (branch timezone) from qms.ticket_number_counters
+--   (insert ... on conflict do update, so the counter row is locked until commit: gap-free numbers, one
+--   issue per service per commit), formatted by the effective policy's number_format ({prefix}-{n:03} -> A-007).
+-- Contact {phone, email, language, consent}: stored only in qms.ticket_contacts, never in events, and only
+--   with consent = true.
+-- Errors: PT400 INVALID_CHANNEL, PT400 INVALID_PRIORITY_CLASS, PT400 CONSENT_REQUIRED, PT400 INVALID_CONTACT,
+--   PT404 SERVICE_NOT_FOUND (unknown, inactive, other tenant or outside the caller's branches: a device
+--   issues only in its branch), PT409 BRANCH_CLOSED / SERVICE_CLOSED (opening hours, inactive branch),
+--   PT409 IDEMPOTENCY_KEY_REUSED, PT401 TENANT_REQUIRED.
+-- Queue position key: queued_at = created_at = clock_timestamp() (arrival order, distinct even for
+--   tickets issued in one transaction).
+-- Idempotency: request_id replays the stored ticket (position as it was at issue), no new event.
+-- Writes: the number counter, the ticket row once (already carrying event_count = 1 and the hash of its
+--   ticket.created event, computed before the insert), the event, the contact if any.
+-- Locking: the service's number-counter row for the day, until commit.
+create or replace function api.create_ticket(
+    service_id uuid,
+    channel text default 'staff',
+    priority_class text default 'regular',
+    request_id uuid default null,
+    contact jsonb default null
+) returns jsonb
+    language plpgsql
+    security invoker
+as $$
+#variable_conflict use_column
+declare
+    v_replay jsonb;
+    v_tenant uuid;
+    v_branch_id uuid;
+    v_area_id uuid;
+    v_prefix text;
+    v_service_hours jsonb;
+    v_branch_found boolean;
+    v_branch_active boolean;
+    v_branch_hours jsonb;
+    v_timezone text;
+    v_now timestamptz;
+    v_new qms.tickets;
+    v_ticket qms.tickets;
+    v_payload jsonb;
+begin
+    if create_ticket.channel is null
+       or create_ticket.channel not in ('kiosk', 'web', 'mobile', 'staff', 'api') then
+        perform qms.fail(400, 'INVALID_CHANNEL', format('unknown channel %s', create_ticket.channel),
+                         'Use one of kiosk, web, mobile, staff, api.');
+    end if;
+    if create_ticket.priority_class is null
+       or create_ticket.priority_class not in ('regular', 'priority', 'vip', 'emergency') then
+        perform qms.fail(400, 'INVALID_PRIORITY_CLASS',
+                         format('unknown priority class %s', create_ticket.priority_class),
+                         'Use one of regular, priority, vip, emergency.');
+    end if;
+    if create_ticket.contact is not null then
+        perform qms.validate_contact(create_ticket.contact);
+    end if;
+    v_tenant := qms.require_tenant();
+    if create_ticket.request_id is not null then
+        v_replay := qms.idempotency_begin(create_ticket.request_id, 'create_ticket', jsonb_build_object(
+            'service_id', create_ticket.service_id, 'channel', create_ticket.channel,
+            'priority_class', create_ticket.priority_class, 'contact', create_ticket.contact));
+        if v_replay is not null then
+            return v_replay;
+        end if;
+    end if;
+
+    -- The service and its branch in one read (RLS on both: a branch out of scope reads as closed).
+    select s.branch_id, s.area_id, s.prefix, s.hours, b.branch_id is not null, b.is_active, b.hours, b.timezone
+      into v_branch_id, v_area_id, v_prefix, v_service_hours, v_branch_found, v_branch_active, v_branch_hours,
+           v_timezone
+    from qms.services s
+    left join qms.branches b on b.tenant_id = s.tenant_id and b.branch_id = s.branch_id
+    where s.tenant_id = v_tenant and s.service_id = create_ticket.service_id and s.is_active;
+    if not found then
+        perform qms.fail(404, 'SERVICE_NOT_FOUND', 'service not found',
+                         'Pick an active service of a branch you may issue tickets in.');
+    end if;
+    if not v_branch_found or not v_branch_active or not qms.is_open(v_branch_hours, v_timezone) then
+        perform qms.fail(409, 'BRANCH_CLOSED', 'the branch is closed now', 'Come back during opening hours.');
+    end if;
+    if not qms.is_open(v_service_hours, v_timezone) then
+        perform qms.fail(409, 'SERVICE_CLOSED', 'the service is closed now', 'Come back during its opening hours.');
+    end if;
+
+    -- The whole row is built here, so its ticket.created event (and hash) is known before the one insert.
+    v_now := clock_timestamp();
+    v_new.tenant_id := v_tenant;
+    v_new.ticket_id := gen_random_uuid();
+    v_new.branch_id := v_branch_id;
+    v_new.service_id := create_ticket.service_id;
+    v_new.area_id := v_area_id;
+    v_new.business_date := qms.business_date(v_timezone);
+    insert into qms.ticket_number_counters as c (tenant_id, service_id, business_date, last_n)
+    values (v_tenant, v_new.service_id, v_new.business_date, 1)
+    on conflict (tenant_id, service_id, business_date) do update set last_n = c.last_n + 1
+    returning c.last_n into v_new.number_seq;
+    v_new.ticket_number := qms.format_ticket_number(
+        qms.effective_policy(v_tenant, v_branch_id, v_new.service_id) ->> 'number_format', v_prefix, v_new.number_seq);
+    v_new.status := 'waiting';
+    v_new.channel := create_ticket.channel;
+    v_new.priority_class := create_ticket.priority_class;
+    v_new.returned := false;
+    v_new.queued_at := v_now;
+    v_new.created_at := v_now;
+    v_payload := jsonb_build_object('changes', qms.ticket_changes(null, v_new));
+
+    insert into qms.tickets (tenant_id, ticket_id, branch_id, service_id, area_id, ticket_number, number_seq,
+                             business_date, status, channel, priority_class, returned, queued_at, created_at,
+                             version, event_count, last_event_hash)
+    values (v_tenant, v_new.ticket_id, v_new.branch_id, v_new.service_id, v_new.area_id, v_new.ticket_number,
+            v_new.number_seq, v_new.business_date, 'waiting', v_new.channel, v_new.priority_class, false, v_now, v_now,
+            1, 1, qms.ticket_event_hash(null, v_tenant, v_new.ticket_id, 1, 'ticket.created', v_payload))
+    returning * into v_ticket;
+    perform qms.write_ticket_event(v_ticket, null, 'ticket.created', v_payload, create_ticket.request_id);
+    if create_ticket.contact is not null then
+        insert into qms.ticket_contacts (tenant_id, ticket_id, phone, email, language, consent)
+        values (v_tenant, v_ticket.ticket_id, nullif(create_ticket.contact ->> 'phone', ''),
+                nullif(create_ticket.contact ->> 'email', ''), coalesce(create_ticket.contact ->> 'language', 'en'),
+                true);
+    end if;
+    return qms.idempotency_finish(create_ticket.request_id, qms.ticket_json(v_ticket));
+end
+$$;
+comment on function api.create_ticket(uuid, text, text, uuid, jsonb) is
+    'Issue a ticket (waiting) for a service; returns the ticket with position and estimated_wait_seconds. '
+    'PT400 INVALID_CHANNEL/INVALID_PRIORITY_CLASS/CONSENT_REQUIRED/INVALID_CONTACT, PT404 SERVICE_NOT_FOUND, '
+    'PT409 BRANCH_CLOSED/SERVICE_CLOSED/IDEMPOTENCY_KEY_REUSED.';

@@ -1,0 +1,159 @@
+-- api.create_ticket: numbering, format, business day, validation, contacts, idempotency, devices, RLS.
+begin;
+set search_path = tests, public;
+select plan(35);
+-- Fixture (as the owner): tenant A with branches X (Asia/Jakarta) and Y, tenant B. Ids via pg_temp.fx(key).
+create temp table fx (k text primary key, v uuid not null);
+create function pg_temp.fx(p_k text) returns uuid language sql stable security definer
+    as $$ select v from pg_temp.fx where k = p_k $$;
+insert into fx values ('ta', qms.create_tenant('Tenant A', 'tenant-a')), ('tb', qms.create_tenant('Tenant B', 'tenant-b'));
+insert into fx values ('bx', gen_random_uuid()), ('by', gen_random_uuid()), ('bb', gen_random_uuid()),
+    ('sa', gen_random_uuid()), ('sb', gen_random_uuid()), ('sy', gen_random_uuid()), ('sz', gen_random_uuid()),
+    ('c1', gen_random_uuid()), ('c2', gen_random_uuid()), ('c3', gen_random_uuid()), ('cy', gen_random_uuid()),
+    ('cz', gen_random_uuid());
+insert into qms.branches (tenant_id, branch_id, name, timezone) values
+    (pg_temp.fx('ta'), pg_temp.fx('bx'), 'Branch X', 'Asia/Jakarta'),
+    (pg_temp.fx('ta'), pg_temp.fx('by'), 'Branch Y', 'UTC'),
+    (pg_temp.fx('tb'), pg_temp.fx('bb'), 'Branch B', 'UTC');
+insert into qms.services (tenant_id, service_id, branch_id, name, prefix) values
+    (pg_temp.fx('ta'), pg_temp.fx('sa'), pg_temp.fx('bx'), 'Teller', 'A'),
+    (pg_temp.fx('ta'), pg_temp.fx('sb'), pg_temp.fx('bx'), 'Loans', 'B'),
+    (pg_temp.fx('ta'), pg_temp.fx('sy'), pg_temp.fx('by'), 'Teller Y', 'Y'),
+    (pg_temp.fx('tb'), pg_temp.fx('sz'), pg_temp.fx('bb'), 'Teller B', 'Z');
+insert into qms.counters (tenant_id, counter_id, branch_id, name, status) values
+    (pg_temp.fx('ta'), pg_temp.fx('c1'), pg_temp.fx('bx'), 'Counter 1', 'available'),
+    (pg_temp.fx('ta'), pg_temp.fx('c2'), pg_temp.fx('bx'), 'Counter 2', 'available'),
+    (pg_temp.fx('ta'), pg_temp.fx('c3'), pg_temp.fx('bx'), 'Counter 3', 'available'),
+    (pg_temp.fx('ta'), pg_temp.fx('cy'), pg_temp.fx('by'), 'Counter Y', 'available'),
+    (pg_temp.fx('tb'), pg_temp.fx('cz'), pg_temp.fx('bb'), 'Counter Z', 'available');
+insert into qms.counter_services (tenant_id, branch_id, counter_id, service_id) values
+    (pg_temp.fx('ta'), pg_temp.fx('bx'), pg_temp.fx('c1'), pg_temp.fx('sa')),
+    (pg_temp.fx('ta'), pg_temp.fx('bx'), pg_temp.fx('c2'), pg_temp.fx('sa')),
+    (pg_temp.fx('ta'), pg_temp.fx('bx'), pg_temp.fx('c2'), pg_temp.fx('sb')),
+    (pg_temp.fx('ta'), pg_temp.fx('bx'), pg_temp.fx('c3'), pg_temp.fx('sb')),
+    (pg_temp.fx('ta'), pg_temp.fx('by'), pg_temp.fx('cy'), pg_temp.fx('sy')),
+    (pg_temp.fx('tb'), pg_temp.fx('bb'), pg_temp.fx('cz'), pg_temp.fx('sz'));
+-- Role shortcuts: an agent of branch X, a supervisor of X, an admin of tenant A, a kiosk of X, tenant B's agent.
+create function pg_temp.as_agent() returns void language sql as $$
+    select tests.authenticate_as('qms_agent', tests.claims('qms_agent', pg_temp.fx('ta'), array[pg_temp.fx('bx')], 'agent-x')) $$;
+create function pg_temp.as_supervisor() returns void language sql as $$
+    select tests.authenticate_as('qms_supervisor', tests.claims('qms_supervisor', pg_temp.fx('ta'), array[pg_temp.fx('bx')], 'sup-x')) $$;
+create function pg_temp.as_admin() returns void language sql as $$
+    select tests.authenticate_as('qms_admin', tests.claims('qms_admin', pg_temp.fx('ta'), null, 'admin-a')) $$;
+create function pg_temp.as_device() returns void language sql as $$
+    select tests.authenticate_as('qms_device', tests.claims('qms_device', pg_temp.fx('ta'), array[pg_temp.fx('bx')], 'kiosk-x')) $$;
+create function pg_temp.as_agent_b() returns void language sql as $$
+    select tests.authenticate_as('qms_agent', tests.claims('qms_agent', pg_temp.fx('tb'), array[pg_temp.fx('bb')], 'agent-b')) $$;
+
+-- Happy path, numbering and format -------------------------------------------------------------
+select pg_temp.as_agent();
+select is(api.create_ticket(pg_temp.fx('sa')) ->> 'ticket_number', 'A-001', 'first ticket of the day is A-001');
+select is(api.create_ticket(pg_temp.fx('sa')) ->> 'ticket_number', 'A-002', 'numbers count up per service');
+select is(api.create_ticket(pg_temp.fx('sb')) ->> 'ticket_number', 'B-001', 'each service has its own counter');
+select is((api.create_ticket(pg_temp.fx('sa'), 'kiosk', 'priority') - 'ticket_id' - 'queued_at' - 'created_at'
+           - 'tenant_id' - 'branch_id' - 'service_id' - 'estimated_wait_seconds'),
+          '{"status": "waiting", "channel": "kiosk", "priority_class": "priority", "returned": false,
+            "ticket_number": "A-003", "number_seq": 3, "counter_id": null, "area_id": null, "called_at": null,
+            "served_at": null, "completed_at": null, "ended_at": null, "transfer_note": null,
+            "target_counter_id": null, "version": 1, "event_count": 1, "position": 1,
+            "business_date": null}'::jsonb
+          || jsonb_build_object('business_date', (now() at time zone 'Asia/Jakarta')::date),
+          'the ticket object carries the contract fields; a priority ticket is first in line');
+select is(api.create_ticket(pg_temp.fx('sa')) ->> 'position', '4', 'position counts waiting tickets in call order');
+select tests.reset_role();
+select is((select business_date from qms.tickets where ticket_number = 'A-001'),
+          (now() at time zone 'Asia/Jakarta')::date, 'business day is the date in the branch timezone');
+
+-- Yesterday's counter (branch time) does not continue today; a policy changes the format.
+insert into qms.ticket_number_counters (tenant_id, service_id, business_date, last_n)
+values (pg_temp.fx('ta'), pg_temp.fx('sy'), (now() at time zone 'UTC')::date - 1, 41);
+insert into qms.policies (tenant_id, branch_id, service_id, policy)
+values (pg_temp.fx('ta'), pg_temp.fx('by'), pg_temp.fx('sy'), '{"number_format": "{prefix}{n:04}"}');
+select pg_temp.as_admin();
+select is(api.create_ticket(pg_temp.fx('sy')) ->> 'ticket_number', 'Y0001',
+          'a new business day restarts at 1 and the policy number_format applies');
+select tests.reset_role();
+select is(qms.format_ticket_number('{prefix}-{n:03}', 'A', 7), 'A-007', 'default format pads to three digits');
+select is(qms.format_ticket_number('{prefix}-{n:03}', 'A', 1234), 'A-1234', 'padding never truncates');
+select is(qms.format_ticket_number('{n}', 'A', 5), '5', 'plain {n}');
+select is(qms.business_date('Asia/Jakarta', '2024-03-01 20:00:00+00'), '2024-03-02'::date,
+          '20:00 UTC is already the next day in Jakarta');
+
+-- Validation ------------------------------------------------------------------------------------
+select pg_temp.as_agent();
+select throws_ok(format('select api.create_ticket(%L, %L)', pg_temp.fx('sa'), 'fax'), 'PT400', 'unknown channel fax',
+                 'INVALID_CHANNEL');
+select throws_ok(format('select api.create_ticket(%L, %L, %L)', pg_temp.fx('sa'), 'kiosk', 'royal'), 'PT400',
+                 'unknown priority class royal', 'INVALID_PRIORITY_CLASS');
+select throws_ok(format('select api.create_ticket(%L)', gen_random_uuid()), 'PT404', 'service not found',
+                 'SERVICE_NOT_FOUND for an unknown service');
+select throws_ok(format('select api.create_ticket(%L)', pg_temp.fx('sy')), 'PT404', 'service not found',
+                 'SERVICE_NOT_FOUND for a service outside the agent''s branches');
+select throws_ok(format('select api.create_ticket(%L, contact => %L)', pg_temp.fx('sa'), '{"phone": "+62811111111"}'),
+                 'PT400', 'contact data is stored only with the customer''s consent', 'CONSENT_REQUIRED');
+select throws_ok(format('select api.create_ticket(%L, contact => %L)', pg_temp.fx('sa'), '{"phone": "call me", "consent": true}'),
+                 'PT400', null, 'INVALID_CONTACT');
+select tests.reset_role();
+update qms.services set is_active = false where service_id = pg_temp.fx('sb');
+update qms.branches set hours = '{"mon": [["00:00", "00:01"]]}' where branch_id = pg_temp.fx('by');
+select pg_temp.as_admin();
+select throws_ok(format('select api.create_ticket(%L)', pg_temp.fx('sb')), 'PT404', 'service not found',
+                 'an inactive service is not found');
+select throws_ok(format('select api.create_ticket(%L)', pg_temp.fx('sy')), 'PT409', 'the branch is closed now',
+                 'BRANCH_CLOSED outside the branch hours');
+select tests.reset_role();
+update qms.branches set hours = '{}' where branch_id = pg_temp.fx('by');
+update qms.services set hours = '{"sun": []}' where service_id = pg_temp.fx('sy');
+select pg_temp.as_admin();
+select throws_ok(format('select api.create_ticket(%L)', pg_temp.fx('sy')), 'PT409', 'the service is closed now',
+                 'SERVICE_CLOSED outside the service hours');
+select tests.reset_role();
+select ok(qms.is_open('{"mon": [["08:00", "15:00"]]}', 'Asia/Jakarta', '2024-03-04 02:00:00+00'),
+          'Monday 09:00 in Jakarta is open');
+select ok(not qms.is_open('{"mon": [["08:00", "15:00"]]}', 'Asia/Jakarta', '2024-03-04 08:30:00+00'),
+          'Monday 15:30 in Jakarta is closed (end is exclusive)');
+select ok(not qms.is_open('{"mon": [["08:00", "15:00"]]}', 'UTC', '2024-03-05 09:00:00+00'),
+          'a day missing from configured hours is closed');
+select ok(qms.is_open('{}', 'UTC', now()), 'no hours configured means open');
+select is((select count(*)::int from qms.tickets where service_id in (pg_temp.fx('sb'), pg_temp.fx('sy'))), 2,
+          'refused requests issued nothing');
+
+-- Contacts: stored with consent, never in events ------------------------------------------------
+select pg_temp.as_device();
+select lives_ok(format('select api.create_ticket(%L, %L, contact => %L)', pg_temp.fx('sa'), 'kiosk',
+                       '{"phone": "+62812345678", "email": "a@b.example", "language": "id", "consent": true}'),
+                'a kiosk issues a ticket with a consented contact');
+select throws_ok(format('select api.create_ticket(%L, %L)', pg_temp.fx('sy'), 'kiosk'), 'PT404', 'service not found',
+                 'a device issues only in its own branch');
+select tests.reset_role();
+select is((select count(*)::int from qms.ticket_contacts c join qms.tickets t using (tenant_id, ticket_id)
+           where c.phone = '+62812345678' and c.language = 'id' and t.channel = 'kiosk'), 1,
+          'the contact is stored in qms.ticket_contacts');
+select is((select count(*)::int from qms.ticket_events where payload::text like '%62812345678%'
+           or payload::text like '%b.example%'), 0, 'contact data never appears in events');
+
+-- Idempotency -----------------------------------------------------------------------------------
+select pg_temp.as_agent();
+create temp table first_reply as
+    select api.create_ticket(pg_temp.fx('sa'), 'staff', request_id => 'aaaaaaaa-0000-0000-0000-000000000001') as r;
+select is(api.create_ticket(pg_temp.fx('sa'), 'staff', request_id => 'aaaaaaaa-0000-0000-0000-000000000001'),
+          (select r from first_reply), 'a retried request gets the same ticket back');
+select throws_ok(format('select api.create_ticket(%L, %L, request_id => %L)', pg_temp.fx('sa'), 'web',
+                        'aaaaaaaa-0000-0000-0000-000000000001'),
+                 'PT409', null, 'IDEMPOTENCY_KEY_REUSED with other arguments');
+select throws_ok(format('select api.call_next(%L, %L)', pg_temp.fx('c1'), 'aaaaaaaa-0000-0000-0000-000000000001'),
+                 'PT409', null, 'IDEMPOTENCY_KEY_REUSED with another command');
+select tests.reset_role();
+select is((select count(*)::int from qms.ticket_events e
+           where e.ticket_id = ((select r from first_reply) ->> 'ticket_id')::uuid), 1,
+          'the replay wrote no second event');
+
+-- RLS: tenant B sees nothing of tenant A ------------------------------------------------------------
+select pg_temp.as_agent_b();
+select throws_ok(format('select api.create_ticket(%L)', pg_temp.fx('sa')), 'PT404', 'service not found',
+                 'tenant B cannot issue in tenant A''s service');
+select is((select count(*)::int from qms.tickets), 0, 'tenant B sees no tickets of tenant A');
+select tests.reset_role();
+
+select * from finish();
+rollback;
