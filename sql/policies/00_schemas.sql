@@ -9,3 +9,7 @@ revoke execute on all functions in schema api from public;
 revoke execute on all functions in schema audit from public;
 grant execute on function audit.verify_chain(uuid) to qms_admin;
 alter default privileges in schema api revoke execute on functions from public;
+
+-- A session idle inside a transaction holds back the event watermark and the NOTIFY queue tail
+-- (docs/adr/0005-event-delivery.md): the request role may not do that for long.
+alter role qms_authenticator set idle_in_transaction_session_timeout = '30s';

@@ -6,7 +6,7 @@ alter table audit.chain_heads force row level security;
 -- supervisors and branch-scoped admins too (filtering by branch happens in api.list_audit_logs).
 drop policy if exists log_select_staff on audit.log;
 create policy log_select_staff on audit.log for select to qms_admin, qms_supervisor
-    using (tenant_id = qms.current_tenant_id());
+    using (tenant_id = (select qms.current_tenant_id()));
 drop policy if exists chain_heads_select_none on audit.chain_heads;
 create policy chain_heads_select_none on audit.chain_heads for select using (false);
 revoke all on audit.log, audit.chain_heads from qms_anon, qms_device, qms_agent, qms_supervisor, qms_admin,

@@ -2,17 +2,19 @@ alter table qms.counter_services enable row level security;
 alter table qms.counter_services force row level security;
 drop policy if exists counter_services_select_scoped on qms.counter_services;
 create policy counter_services_select_scoped on qms.counter_services for select
-    using (qms.row_visible(tenant_id, branch_id));
+    using (((tenant_id = (select qms.current_tenant_id())
+            and ((select qms.branch_scope_all()) or branch_id = any ((select qms.current_branch_ids())::uuid[])))
+           or (select qms.is_tenantless_worker())));
 drop policy if exists counter_services_insert_admin on qms.counter_services;
 create policy counter_services_insert_admin on qms.counter_services for insert to qms_admin
-    with check (tenant_id = qms.current_tenant_id() and qms.can_see_branch(branch_id));
+    with check (tenant_id = (select qms.current_tenant_id()) and ((select qms.branch_scope_all()) or branch_id = any ((select qms.current_branch_ids())::uuid[])));
 drop policy if exists counter_services_update_admin on qms.counter_services;
 create policy counter_services_update_admin on qms.counter_services for update to qms_admin
-    using (tenant_id = qms.current_tenant_id() and qms.can_see_branch(branch_id))
-    with check (tenant_id = qms.current_tenant_id() and qms.can_see_branch(branch_id));
+    using (tenant_id = (select qms.current_tenant_id()) and ((select qms.branch_scope_all()) or branch_id = any ((select qms.current_branch_ids())::uuid[])))
+    with check (tenant_id = (select qms.current_tenant_id()) and ((select qms.branch_scope_all()) or branch_id = any ((select qms.current_branch_ids())::uuid[])));
 drop policy if exists counter_services_delete_admin on qms.counter_services;
 create policy counter_services_delete_admin on qms.counter_services for delete to qms_admin
-    using (tenant_id = qms.current_tenant_id() and qms.can_see_branch(branch_id));
+    using (tenant_id = (select qms.current_tenant_id()) and ((select qms.branch_scope_all()) or branch_id = any ((select qms.current_branch_ids())::uuid[])));
 revoke all on qms.counter_services from qms_anon, qms_device, qms_agent, qms_supervisor, qms_admin, qms_worker, qms_analyst;
 grant select on qms.counter_services to qms_device, qms_agent, qms_supervisor, qms_admin, qms_worker, qms_analyst;
 grant insert, update, delete on qms.counter_services to qms_admin;

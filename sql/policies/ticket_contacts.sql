@@ -4,10 +4,10 @@ alter table qms.ticket_contacts force row level security;
 drop policy if exists ticket_contacts_insert_issuer on qms.ticket_contacts;
 create policy ticket_contacts_insert_issuer on qms.ticket_contacts for insert
     to qms_device, qms_agent, qms_supervisor, qms_admin
-    with check (tenant_id = qms.current_tenant_id());
+    with check (tenant_id = (select qms.current_tenant_id()));
 drop policy if exists ticket_contacts_all_worker on qms.ticket_contacts;
 create policy ticket_contacts_all_worker on qms.ticket_contacts for all to qms_worker
-    using (qms.tenant_match(tenant_id)) with check (qms.tenant_match(tenant_id));
+    using ((tenant_id = (select qms.current_tenant_id()) or (select qms.is_tenantless_worker()))) with check ((tenant_id = (select qms.current_tenant_id()) or (select qms.is_tenantless_worker())));
 revoke all on qms.ticket_contacts from qms_anon, qms_device, qms_agent, qms_supervisor, qms_admin, qms_worker,
     qms_analyst;
 grant insert on qms.ticket_contacts to qms_device, qms_agent, qms_supervisor, qms_admin;

@@ -130,3 +130,18 @@ as $$
        and (qms.current_tenant_id() is null or qms.can_see_branch(p_branch_id))
 $$;
 comment on function qms.row_visible(uuid, uuid) is 'Tenant match plus branch scope: the common RLS predicate.';
+
+create or replace function qms.branch_scope_all() returns boolean
+    language sql stable parallel safe
+as $$
+    select qms.current_branch_ids() is null and current_user in ('qms_admin', 'qms_analyst', 'qms_worker')
+$$;
+comment on function qms.branch_scope_all() is
+    'Whether the request is tenant-wide (no branch_ids claim, and a role that may be tenant-wide).';
+
+create or replace function qms.is_tenantless_worker() returns boolean
+    language sql stable parallel safe
+as $$
+    select current_user = 'qms_worker' and qms.current_tenant_id() is null
+$$;
+comment on function qms.is_tenantless_worker() is 'A worker without a tenant claim: it serves every tenant.';
