@@ -1,0 +1,145 @@
+"""Tokens and identities: access JWTs (HS256), device tokens, opaque refresh tokens, argon2 passwords, and
+the request context (role + claims) derived from ``Authorization: Bearer``."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import Request
+from starlette.requests import HTTPConnection
+
+from gateway.config import Settings
+from gateway.db import RequestContext
+from gateway.errors import ApiError
+
+ALGORITHM = "HS256"
+ANON_ROLE = "qms_anon"
+TOKEN_ROLES = frozenset(
+    {"qms_device", "qms_agent", "qms_supervisor", "qms_admin", "qms_worker", "qms_analyst", "qms_anon"}
+)
+USER_ROLES = frozenset({"agent", "supervisor", "admin", "analyst"})
+
+_hasher = PasswordHasher()
+# Verifying against a fixed hash when the user does not exist keeps login timing the same either way.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def issue_access(settings: Settings, claims: dict[str, Any], ttl_seconds: int | None = None) -> tuple[str, int]:
+    """A signed token with iat, exp and jti added; returns (token, ttl)."""
+    ttl = ttl_seconds or settings.access_ttl_seconds
+    now = int(time.time())
+    body = {**claims, "iat": now, "exp": now + ttl, "jti": str(uuid.uuid4())}
+    return jwt.encode(body, settings.jwt_secret, algorithm=ALGORITHM), ttl
+
+
+def user_claims(
+    tenant_id: Any, user_id: Any, role: str, branch_ids: Any, counter_ids: Any, token_version: int
+) -> dict[str, Any]:
+    claims: dict[str, Any] = {
+        "role": f"qms_{role}",
+        "tenant_id": str(tenant_id),
+        "sub": str(user_id),
+        "tv": int(token_version),
+    }
+    if branch_ids is not None:
+        claims["branch_ids"] = [str(b) for b in branch_ids]
+    if counter_ids is not None:
+        claims["counter_ids"] = [str(c) for c in counter_ids]
+    return claims
+
+
+def decode(settings: Settings, token: str) -> dict[str, Any]:
+    """Verify signature, expiry and the role claim; the claims."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token, settings.jwt_secret, algorithms=[ALGORITHM], options={"require": ["exp", "role"]}
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise ApiError(
+            401, "TOKEN_EXPIRED", "the access token has expired", hint="Refresh it (POST /auth/refresh)."
+        ) from exc
+    except jwt.PyJWTError as exc:
+        raise ApiError(401, "INVALID_TOKEN", "the bearer token is not valid", hint="Log in again.") from exc
+    if claims.get("role") not in TOKEN_ROLES:
+        raise ApiError(401, "INVALID_TOKEN", "the token names an unknown role", hint="Log in again.")
+    return claims
+
+
+def bearer_token(request: HTTPConnection) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        return None
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "INVALID_TOKEN", "Authorization must be 'Bearer <token>'", hint="Send a bearer token.")
+    return token.strip()
+
+
+def request_headers(request: HTTPConnection) -> dict[str, str]:
+    """The headers the database may read (qms.request_header), lower-cased."""
+    client_ip = request.client.host if request.client else ""
+    headers = {
+        "user-agent": request.headers.get("user-agent", "")[:300],
+        "x-forwarded-for": request.headers.get("x-forwarded-for", client_ip)[:200],
+        "x-request-id": str(getattr(request.state, "request_id", "")),
+    }
+    return {k: v for k, v in headers.items() if v}
+
+
+def context_for_claims(request: HTTPConnection, claims: dict[str, Any] | None) -> RequestContext:
+    rid = str(getattr(request.state, "request_id", ""))
+    if claims is None or claims.get("role") == ANON_ROLE:
+        return RequestContext(ANON_ROLE, claims or {"role": ANON_ROLE}, request_headers(request), rid, True)
+    return RequestContext(str(claims["role"]), claims, request_headers(request), rid, False)
+
+
+def request_context(request: Request) -> RequestContext:
+    """The caller of this request; anonymous (qms_anon) without a token. Cached on request.state."""
+    cached = getattr(request.state, "ctx", None)
+    if isinstance(cached, RequestContext):
+        return cached
+    settings: Settings = request.app.state.settings
+    token = bearer_token(request)
+    ctx = context_for_claims(request, decode(settings, token) if token else None)
+    request.state.ctx = ctx
+    return ctx
+
+
+def new_refresh_token(tenant_id: str) -> tuple[str, bytes]:
+    """An opaque refresh token ``<tenant_id>.<random>`` and the sha256 that is stored."""
+    token = f"{tenant_id}.{secrets.token_urlsafe(32)}"
+    return token, refresh_hash(token)
+
+
+def refresh_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def refresh_tenant(token: str) -> str:
+    tenant, _, rest = token.partition(".")
+    try:
+        return str(uuid.UUID(tenant)) if rest else _bad_refresh()
+    except ValueError:
+        return _bad_refresh()
+
+
+def _bad_refresh() -> str:
+    raise ApiError(401, "INVALID_REFRESH_TOKEN", "the refresh token is not valid", hint="Log in again.")

@@ -1,0 +1,94 @@
+"""Gateway settings, read once from the environment. Secrets have no default: without QMS_JWT_SECRET the
+gateway refuses to start."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+AUTHENTICATOR_ROLE = "qms_authenticator"
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed; the message says which and how to fix it."""
+
+
+def authenticator_url(database_url: str, user: str = AUTHENTICATOR_ROLE) -> str:
+    """The same server and database, connecting as ``qms_authenticator`` (the password, if any, is dropped:
+    give QMS_AUTHENTICATOR_URL when the authenticator has one)."""
+    parts = urlsplit(database_url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{user}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    authenticator_url: str
+    jwt_secret: str
+    cors_origins: list[str] = field(default_factory=list)
+    rate_limit_per_ip: int = 1200
+    rate_limit_per_tenant: int = 12000
+    access_ttl_seconds: int = 900
+    refresh_ttl_seconds: int = 30 * 24 * 3600
+    device_ttl_seconds: int = 365 * 24 * 3600
+    pool_min: int = 2
+    pool_max: int = 20
+    statement_timeout_ms: int = 15000
+    serialization_retries: int = 5
+    realtime_buffer: int = 1000
+    realtime_recheck_seconds: int = 30
+    static_dir: str = ""
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        secret = os.environ.get("QMS_JWT_SECRET", "")
+        if not secret:
+            raise ConfigError(
+                "QMS_JWT_SECRET is not set: the gateway signs and verifies tokens with it and has no default. "
+                'Set it to a random string of at least 32 characters (e.g. `python -c "import secrets; '
+                'print(secrets.token_urlsafe(48))"`).'
+            )
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ConfigError(f"QMS_JWT_SECRET is too short: use at least {MIN_SECRET_LENGTH} characters.")
+        auth_url = os.environ.get("QMS_AUTHENTICATOR_URL", "")
+        if not auth_url:
+            db_url = os.environ.get("QMS_DATABASE_URL", "")
+            if not db_url:
+                raise ConfigError(
+                    "QMS_DATABASE_URL (or QMS_AUTHENTICATOR_URL) is not set: the gateway needs the database; "
+                    "it connects as qms_authenticator to the server and database named there."
+                )
+            auth_url = authenticator_url(db_url)
+        origins = [o.strip() for o in os.environ.get("QMS_CORS_ORIGINS", "").split(",") if o.strip()]
+        return cls(
+            authenticator_url=auth_url,
+            jwt_secret=secret,
+            cors_origins=origins,
+            rate_limit_per_ip=_int("QMS_RATE_LIMIT_PER_IP", 1200),
+            rate_limit_per_tenant=_int("QMS_RATE_LIMIT_PER_TENANT", 12000),
+            access_ttl_seconds=_int("QMS_ACCESS_TTL_SECONDS", 900),
+            refresh_ttl_seconds=_int("QMS_REFRESH_TTL_SECONDS", 30 * 24 * 3600),
+            device_ttl_seconds=_int("QMS_DEVICE_TTL_SECONDS", 365 * 24 * 3600),
+            pool_min=_int("QMS_POOL_MIN", 2),
+            pool_max=_int("QMS_POOL_MAX", 20),
+            statement_timeout_ms=_int("QMS_STATEMENT_TIMEOUT_MS", 15000),
+            serialization_retries=_int("QMS_SERIALIZATION_RETRIES", 5),
+            realtime_buffer=_int("QMS_REALTIME_BUFFER", 1000),
+            realtime_recheck_seconds=_int("QMS_REALTIME_RECHECK_SECONDS", 30),
+            static_dir=os.environ.get("QMS_STATIC_DIR", ""),
+        )

@@ -1,0 +1,184 @@
+"""Login, refresh rotation, expiry, logout, immediate revocation of disabled users and revoked devices."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import httpx
+import jwt
+
+from tests.gateway.gwkit import PASSWORD, ROOT, SECRET, Gateway, Tenant, login
+
+
+def whoami(gw: Gateway, token: str) -> httpx.Response:
+    return gw.client(token).post("/rpc/auth_whoami", json={})
+
+
+def test_login_issues_scoped_claims(gateway: Gateway, tenant: Tenant) -> None:
+    body = login(gateway, tenant, "agent")
+    claims = jwt.decode(body["access_token"], SECRET, algorithms=["HS256"])
+    assert claims["role"] == "qms_agent" and claims["tenant_id"] == tenant.tenant_id
+    assert claims["sub"] == tenant.users["agent"] and claims["branch_ids"] == [tenant.branch_id]
+    assert isinstance(claims["tv"], int) and claims["exp"] - claims["iat"] == body["expires_in"] == 900
+    assert uuid.UUID(claims["jti"])
+    me = whoami(gateway, body["access_token"]).json()
+    assert me["role"] == "qms_agent" and me["sub"] == tenant.users["agent"] and me["branch_ids"] == [tenant.branch_id]
+    assert body["refresh_token"].startswith(tenant.tenant_id + ".")
+    stored = tenant.sql(
+        "select count(*) from qms.refresh_tokens where tenant_id = %s and token_hash = sha256(%s)",
+        (tenant.tenant_id, body["refresh_token"].encode()),
+    )
+    assert stored == [(1,)]
+
+
+def test_bad_credentials_look_the_same(gateway: Gateway, tenant: Tenant) -> None:
+    email = tenant.emails[tenant.users["admin"]]
+    for payload in (
+        {"tenant": tenant.slug, "email": email, "password": "wrong"},
+        {"tenant": tenant.slug, "email": "nobody@example.com", "password": PASSWORD},
+        {"tenant": "no-such-tenant", "email": email, "password": PASSWORD},
+    ):
+        r = httpx.post(gateway.url + "/auth/login", json=payload)
+        assert r.status_code == 401 and r.json()["code"] == "INVALID_CREDENTIALS", r.text
+    r = httpx.post(gateway.url + "/auth/login", json={"tenant": tenant.slug})
+    assert r.status_code == 400 and r.json()["code"] == "INVALID_REQUEST"
+
+
+def test_refresh_rotates_and_detects_reuse(gateway: Gateway, tenant: Tenant) -> None:
+    first = login(gateway, tenant)
+    r = httpx.post(gateway.url + "/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert r.status_code == 200, r.text
+    second = r.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert whoami(gateway, second["access_token"]).status_code == 200
+    # Presenting the rotated token again revokes the whole family, including the new token.
+    reuse = httpx.post(gateway.url + "/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert reuse.status_code == 401 and reuse.json()["code"] == "REFRESH_TOKEN_REUSED"
+    after = httpx.post(gateway.url + "/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    assert after.status_code == 401 and after.json()["code"] == "REFRESH_TOKEN_REUSED"
+    bogus = httpx.post(gateway.url + "/auth/refresh", json={"refresh_token": "garbage-token-value"})
+    assert bogus.status_code == 401 and bogus.json()["code"] == "INVALID_REFRESH_TOKEN"
+
+
+def test_logout_revokes_refresh(gateway: Gateway, tenant: Tenant) -> None:
+    body = login(gateway, tenant)
+    assert httpx.post(gateway.url + "/auth/logout", json={"refresh_token": body["refresh_token"]}).status_code == 204
+    r = httpx.post(gateway.url + "/auth/refresh", json={"refresh_token": body["refresh_token"]})
+    assert r.status_code == 401 and r.json()["code"] == "REFRESH_TOKEN_REUSED"
+
+
+def test_expired_and_forged_tokens(gateway: Gateway, tenant: Tenant) -> None:
+    now = int(time.time())
+    claims = {
+        "role": "qms_admin",
+        "tenant_id": tenant.tenant_id,
+        "sub": tenant.users["admin"],
+        "tv": 1,
+        "iat": now - 100,
+        "exp": now - 10,
+    }
+    expired = jwt.encode(claims, SECRET, algorithm="HS256")
+    r = whoami(gateway, expired)
+    assert r.status_code == 401 and r.json()["code"] == "TOKEN_EXPIRED"
+    forged = jwt.encode({**claims, "exp": now + 100}, "another-secret-another-secret-another", algorithm="HS256")
+    assert whoami(gateway, forged).json()["code"] == "INVALID_TOKEN"
+    bad_role = jwt.encode({**claims, "exp": now + 100, "role": "postgres"}, SECRET, algorithm="HS256")
+    assert whoami(gateway, bad_role).json()["code"] == "INVALID_TOKEN"
+    r = gateway.client().post("/rpc/auth_whoami", json={}, headers={"Authorization": "Basic abc"})
+    assert r.status_code == 401 and r.json()["code"] == "INVALID_TOKEN"
+
+
+def test_disabled_user_and_password_change_stop_at_once(gateway: Gateway, tenant: Tenant) -> None:
+    agent = login(gateway, tenant, "agent")
+    assert whoami(gateway, agent["access_token"]).status_code == 200
+    tenant.sql(
+        "update qms.users set is_active = false where tenant_id = %s and user_id = %s",
+        (tenant.tenant_id, tenant.users["agent"]),
+    )
+    r = whoami(gateway, agent["access_token"])
+    assert r.status_code == 401 and r.json()["code"] == "TOKEN_REVOKED"
+    refresh = httpx.post(gateway.url + "/auth/refresh", json={"refresh_token": agent["refresh_token"]})
+    assert refresh.status_code == 401 and refresh.json()["code"] == "USER_DISABLED"
+    # A token_version bump (password change) invalidates the admin's current token too.
+    admin = login(gateway, tenant)
+    tenant.sql(
+        "update qms.users set token_version = token_version + 1 where tenant_id = %s and user_id = %s",
+        (tenant.tenant_id, tenant.users["admin"]),
+    )
+    assert whoami(gateway, admin["access_token"]).json()["code"] == "TOKEN_REVOKED"
+    assert whoami(gateway, login(gateway, tenant)["access_token"]).status_code == 200
+
+
+def test_device_token_and_revocation(gateway: Gateway, tenant: Tenant) -> None:
+    device_id = tenant.add_device("display")
+    admin = gateway.client(login(gateway, tenant)["access_token"])
+    r = admin.post(f"/api/devices/{device_id}/token")
+    assert r.status_code == 200, r.text
+    token = r.json()["token"]
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"])
+    assert claims["role"] == "qms_device" and claims["sub"] == device_id and claims["branch_ids"] == [tenant.branch_id]
+    me = whoami(gateway, token)
+    assert me.status_code == 200 and me.json()["role"] == "qms_device"
+    seen = tenant.sql(
+        "select last_seen_at is not null from qms.devices where tenant_id = %s and device_id = %s",
+        (tenant.tenant_id, device_id),
+    )
+    assert seen == [(True,)]
+    audit = tenant.sql(
+        "select count(*) from audit.log where tenant_id = %s and action = 'device.token_issued'", (tenant.tenant_id,)
+    )
+    assert audit == [(1,)]
+    # Revoking through the admin api (status revoked) stops the token on its next request.
+    rev = admin.post("/rpc/update_device", json={"device_id": device_id, "status": "revoked"})
+    assert rev.status_code == 200, rev.text
+    r = whoami(gateway, token)
+    assert r.status_code == 401 and r.json()["code"] == "TOKEN_REVOKED"
+    again = admin.post(f"/api/devices/{device_id}/token")
+    assert again.status_code == 409 and again.json()["code"] == "DEVICE_REVOKED"
+
+
+def test_device_token_needs_admin_in_scope(gateway: Gateway, tenant: Tenant) -> None:
+    device_id = tenant.add_device("kiosk")
+    agent = gateway.client(login(gateway, tenant, "agent")["access_token"])
+    r = agent.post(f"/api/devices/{device_id}/token")
+    assert r.status_code in (401, 403) and r.json()["code"] in ("FORBIDDEN", "42501"), r.text
+    admin = gateway.client(login(gateway, tenant)["access_token"])
+    r = admin.post(f"/api/devices/{uuid.uuid4()}/token")
+    assert r.status_code == 404 and r.json()["code"] == "DEVICE_NOT_FOUND"
+
+
+def test_refuses_to_start_without_secret() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QMS_")}
+    env["QMS_DATABASE_URL"] = "postgresql://postgres@127.0.0.1:1/none"
+    proc = subprocess.run(
+        [sys.executable, "-c", "from gateway.app import create_app; create_app()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "QMS_JWT_SECRET is not set" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_operator_tokens_without_tv(gateway: Gateway, tenant: Tenant) -> None:
+    """CLI-minted tokens carry no tv: valid while the tenant (and a named user) is active."""
+    now = int(time.time())
+    base = {"role": "qms_admin", "tenant_id": tenant.tenant_id, "iat": now, "exp": now + 60}
+    service = jwt.encode({**base, "sub": "ops-script"}, SECRET, algorithm="HS256")
+    assert whoami(gateway, service).status_code == 200
+    as_user = jwt.encode({**base, "sub": tenant.users["agent"], "role": "qms_agent"}, SECRET, algorithm="HS256")
+    assert whoami(gateway, as_user).status_code == 200
+    tenant.sql(
+        "update qms.users set is_active = false where tenant_id = %s and user_id = %s",
+        (tenant.tenant_id, tenant.users["agent"]),
+    )
+    assert whoami(gateway, as_user).json()["code"] == "TOKEN_REVOKED"
+    tenant.sql("update qms.tenants set is_active = false where tenant_id = %s", (tenant.tenant_id,))
+    assert whoami(gateway, service).json()["code"] == "TOKEN_REVOKED"
