@@ -10,39 +10,26 @@ from typing import Annotated
 
 import typer
 
+from qms import admin_cli
+from qms import backup as backups
 from qms import migrate as migrations
+from qms.admin_cli import database_url, ensure_database
 from qms.config import Settings
 from qms.pg import Cluster, PgError
 
+__all__ = ["app", "database_url", "ensure_database"]
+
 app = typer.Typer(help="Omnichannel queue management system.", no_args_is_help=True)
-db_app = typer.Typer(help="The database: embedded server, migrations.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: embedded server, migrations, backups.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+for _name, _sub_app in admin_cli.SUB_APPS.items():
+    app.add_typer(_sub_app, name=_name)
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Where the embedded cluster lives (./.qms).")]
 
 
 def _cluster(data_dir: Path | None) -> Cluster:
     return Cluster(Settings.from_env(data_dir).data_dir)
-
-
-def database_url(data_dir: Path | None = None, start: bool = False) -> str:
-    """QMS_DATABASE_URL, else the embedded cluster's URL (started and created when ``start``)."""
-    settings = Settings.from_env(data_dir)
-    if settings.database_url:
-        return settings.database_url
-    cluster = Cluster(settings.data_dir)
-    if start:
-        cluster.start()
-        ensure_database(cluster.url("postgres"), "qms")
-    return cluster.url()
-
-
-def ensure_database(admin_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone() is None:
-            conn.execute(f'create database "{name}"')  # name is ours, not user input
 
 
 def _fail(message: str) -> None:
@@ -105,3 +92,46 @@ def db_psql(ctx: typer.Context, data_dir: DataDir = None) -> None:
     url = database_url(data_dir, start=not settings.database_url)
     psql = "psql" if settings.database_url else _cluster(data_dir).psql_path()
     raise typer.Exit(subprocess.call([psql, url, *ctx.args], env=os.environ.copy()))
+
+
+@db_app.command("backup")
+def db_backup(file: Path, data_dir: DataDir = None) -> None:
+    """Dump the database (pg_dump custom format) to FILE."""
+    settings = Settings.from_env(data_dir)
+    cluster = None if settings.database_url else _cluster(data_dir)
+    try:
+        url = database_url(data_dir, start=cluster is not None)
+        written = backups.backup(url, file, cluster)
+    except (backups.BackupError, PgError) as exc:
+        _fail(f"error: {exc}")
+    typer.echo(json.dumps({"backup": str(written), "bytes": written.stat().st_size}))
+
+
+@db_app.command("restore")
+def db_restore(
+    file: Path,
+    data_dir: DataDir = None,
+    clean: Annotated[bool, typer.Option(help="Drop the dump's objects first (restore over existing data).")] = True,
+) -> None:
+    """Restore FILE into the database, replacing what the dump contains (one transaction)."""
+    settings = Settings.from_env(data_dir)
+    cluster = None if settings.database_url else _cluster(data_dir)
+    try:
+        url = database_url(data_dir, start=cluster is not None)
+        backups.restore(url, file, cluster, clean=clean)
+    except (backups.BackupError, PgError) as exc:
+        _fail(f"error: {exc}")
+    typer.echo(json.dumps({"restored": str(file)}))
+
+
+@app.command("up")
+def up(
+    port: Annotated[int, typer.Option(help="Gateway port.")] = 8000,
+    data_dir: DataDir = None,
+    host: Annotated[str, typer.Option(help="Gateway address.")] = "127.0.0.1",
+    demo: Annotated[bool, typer.Option(help="Seed the demo tenant on first run.")] = True,
+) -> None:
+    """Run everything on this machine: PostgreSQL, migrations, demo data, gateway, relay (Ctrl-C stops all)."""
+    from qms import up as runner
+
+    raise typer.Exit(runner.run(port=port, data_dir=data_dir, host=host, demo_data=demo))
