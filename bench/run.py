@@ -1,0 +1,495 @@
+"""Queue-engine throughput and latency against pgbench's simple-update ceiling, on one throwaway cluster.
+
+    uv run python -m bench.run            # ~5 s per point
+    uv run python -m bench.run --quick    # ~2 s per point
+
+For each client count (1, 4, 16, 64) it measures, on the same server:
+  * ``pgbench -N`` (built-in simple-update) TPS: the ceiling for one short write transaction per round trip;
+  * ``api.call_next`` with each client process owning one counter and looping call_next -> finish the
+    ticket (complete, or start + complete when the engine requires ``serving`` first), for
+    (a) one hot service shared by every counter and (b) tickets spread over 50 services;
+  * ``api.create_ticket`` for (a) and (b).
+Clients are separate processes (multiprocessing, fork) so the Python client is not the bottleneck.
+Results are printed and written between markers into docs/benchmarks.md (the text around them is kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing as mp
+import os
+import platform
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from qms.pg import Cluster, find_bin_dir, free_port
+from qms.testing import TestDatabases
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+N_SPREAD = 50
+MAX_CLIENTS = 64
+# Server settings on top of qms.pg.Cluster's defaults (shared_buffers 256MB, fsync on, max_connections 200).
+SERVER_SETTINGS = {
+    "max_wal_size": "'4GB'",
+    "checkpoint_timeout": "'30min'",
+    "track_functions": "'pl'",
+}
+
+
+# -- seeding ----------------------------------------------------------------------------------------
+@dataclass
+class Scenario:
+    name: str
+    tenant_id: uuid.UUID
+    branch_id: uuid.UUID
+    service_ids: list[uuid.UUID]
+    counter_ids: list[uuid.UUID]
+    mapping: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)
+
+    def claims(self, sub: str) -> dict[str, Any]:
+        return {"role": "qms_agent", "tenant_id": str(self.tenant_id), "branch_ids": [str(self.branch_id)], "sub": sub}
+
+
+def seed(url: str, name: str, n_services: int, per_counter: int) -> Scenario:
+    """A tenant with one branch, ``n_services`` services and MAX_CLIENTS available counters, as the owner.
+    Counter i is mapped to services i, i + n/per_counter, … (mod n), so low counter numbers use distinct services."""
+    slug = f"bench-{name}-{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        row = conn.execute("select qms.create_tenant(%s, %s)", (slug, slug)).fetchone()
+        assert row is not None
+        tenant: uuid.UUID = row[0]
+        branch = uuid.uuid4()
+        conn.execute("insert into qms.branches (tenant_id, branch_id, name) values (%s, %s, 'Bench')", (tenant, branch))
+        services = [uuid.uuid4() for _ in range(n_services)]
+        for i, sid in enumerate(services):
+            conn.execute(
+                "insert into qms.services (tenant_id, service_id, branch_id, name, prefix) values (%s, %s, %s, %s, %s)",
+                (tenant, sid, branch, f"S{i}", f"S{i}"),
+            )
+        counters = [uuid.uuid4() for _ in range(MAX_CLIENTS)]
+        mapping: dict[uuid.UUID, list[uuid.UUID]] = {}
+        step = max(1, n_services // per_counter)
+        for i, cid in enumerate(counters):
+            conn.execute(
+                "insert into qms.counters (tenant_id, counter_id, branch_id, name, status)"
+                " values (%s, %s, %s, %s, 'available')",
+                (tenant, cid, branch, f"C{i}"),
+            )
+            mapping[cid] = sorted({services[(i + k * step) % n_services] for k in range(per_counter)})
+            for sid in mapping[cid]:
+                conn.execute(
+                    "insert into qms.counter_services (tenant_id, branch_id, counter_id, service_id)"
+                    " values (%s, %s, %s, %s)",
+                    (tenant, branch, cid, sid),
+                )
+    return Scenario(name, tenant, branch, services, counters, mapping)
+
+
+def agent_connection(url: str, claims: dict[str, Any]) -> psycopg.Connection[Any]:
+    conn = psycopg.connect(url, autocommit=True)
+    conn.execute("select set_config('request.jwt.claims', %s, false)", (json.dumps(claims),))
+    conn.execute("set role qms_agent")
+    return conn
+
+
+def _fill(url: str, claims: dict[str, Any], service_id: str, n: int) -> int:
+    with agent_connection(url, claims) as conn:
+        made = 0
+        while made < n:
+            k = min(500, n - made)
+            conn.execute(
+                "select count(api.create_ticket(service_id => %s, channel => 'api')) from generate_series(1, %s)",
+                (service_id, k),
+            )
+            made += k
+    return made
+
+
+def top_up(url: str, sc: Scenario, services: list[uuid.UUID], per_service: int) -> None:
+    """Make sure each of ``services`` has at least ``per_service`` waiting tickets (parallel, batches of 500)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "select service_id, count(*) from qms.tickets where tenant_id = %s and status = 'waiting'"
+            " group by service_id",
+            (sc.tenant_id,),
+        ).fetchall()
+    have = {r[0]: int(r[1]) for r in rows}
+    jobs = [(url, sc.claims("seeder"), str(s), per_service - have.get(s, 0)) for s in services]
+    jobs = [j for j in jobs if j[3] > 0]
+    if jobs:
+        with mp.get_context("fork").Pool(min(len(jobs), os.cpu_count() or 2)) as pool:
+            pool.starmap(_fill, jobs)
+
+
+# -- client processes -------------------------------------------------------------------------------
+@dataclass
+class WorkerResult:
+    ops: int = 0
+    txns: int = 0
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    ran_dry: bool = False
+
+
+def _wait_until(t: float) -> None:
+    while (delay := t - time.time()) > 0:
+        time.sleep(min(delay, 0.05))
+
+
+def call_worker(
+    url: str, claims: dict[str, Any], counter: str, finish: list[str], t0: float, t1: float
+) -> WorkerResult:
+    """Loop call_next -> finish actions on one counter; latency is call_next's alone."""
+    res = WorkerResult()
+    with agent_connection(url, claims) as conn:
+        _wait_until(t0)
+        while time.time() < t1:
+            start = time.perf_counter()
+            try:
+                row = conn.execute("select api.call_next(counter_id => %s)", (counter,)).fetchone()
+            except psycopg.Error as exc:
+                res.errors.append(f"call_next: {exc.sqlstate} {exc.diag.message_detail or exc}")
+                continue
+            res.latencies.append(time.perf_counter() - start)
+            res.txns += 1
+            assert row is not None
+            ticket = row[0].get("ticket")
+            if ticket is None:
+                res.ran_dry = True
+                break
+            res.ops += 1
+            for action in finish:
+                try:
+                    conn.execute(
+                        "select api.ticket_action(ticket_id => %s, action => %s, counter_id => %s)",
+                        (ticket["ticket_id"], action, counter),
+                    )
+                    res.txns += 1
+                except psycopg.Error as exc:
+                    res.errors.append(f"{action}: {exc.sqlstate} {exc.diag.message_detail or exc}")
+                    break
+    return res
+
+
+def create_worker(url: str, claims: dict[str, Any], service: str, t0: float, t1: float) -> WorkerResult:
+    res = WorkerResult()
+    with agent_connection(url, claims) as conn:
+        _wait_until(t0)
+        while time.time() < t1:
+            start = time.perf_counter()
+            try:
+                conn.execute("select api.create_ticket(service_id => %s, channel => 'api')", (service,))
+            except psycopg.Error as exc:
+                res.errors.append(f"create_ticket: {exc.sqlstate} {exc.diag.message_detail or exc}")
+                continue
+            res.latencies.append(time.perf_counter() - start)
+            res.ops += 1
+            res.txns += 1
+    return res
+
+
+@dataclass
+class Point:
+    tps: float
+    p50_ms: float
+    p99_ms: float
+    txn_tps: float = 0.0
+    errors: int = 0
+    ran_dry: bool = False
+    first_error: str = ""
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, max(0, math.ceil(q * len(values)) - 1))]
+
+
+def run_clients(fn: Any, jobs: list[tuple[Any, ...]], duration: float) -> Point:
+    t0 = time.time() + 1.0 + 0.03 * len(jobs)
+    t1 = t0 + duration
+    with mp.get_context("fork").Pool(len(jobs)) as pool:
+        results: list[WorkerResult] = pool.starmap(fn, [(*job, t0, t1) for job in jobs])
+    lat = [x for r in results for x in r.latencies]
+    errors = [e for r in results for e in r.errors]
+    return Point(
+        tps=sum(r.ops for r in results) / duration,
+        p50_ms=_percentile(lat, 0.50) * 1000,
+        p99_ms=_percentile(lat, 0.99) * 1000,
+        txn_tps=sum(r.txns for r in results) / duration,
+        errors=len(errors),
+        ran_dry=any(r.ran_dry for r in results),
+        first_error=errors[0] if errors else "",
+    )
+
+
+def finish_actions(url: str, sc: Scenario) -> list[str]:
+    """Whether the engine lets a counter complete a called ticket directly, or wants start first."""
+    top_up(url, sc, sc.mapping[sc.counter_ids[0]][:1], 1)
+    cid = str(sc.counter_ids[0])
+    with agent_connection(url, sc.claims("probe")) as conn:
+        row = conn.execute("select api.call_next(counter_id => %s)", (cid,)).fetchone()
+        assert row is not None and row[0]["ticket"] is not None, f"call_next found nothing: {row}"
+        tid = row[0]["ticket"]["ticket_id"]
+        try:
+            conn.execute(
+                "select api.ticket_action(ticket_id => %s, action => 'complete', counter_id => %s)", (tid, cid)
+            )
+            return ["complete"]
+        except psycopg.Error:
+            conn.execute("select api.ticket_action(ticket_id => %s, action => 'start', counter_id => %s)", (tid, cid))
+            conn.execute(
+                "select api.ticket_action(ticket_id => %s, action => 'complete', counter_id => %s)", (tid, cid)
+            )
+            return ["start", "complete"]
+
+
+def bench_call_next(
+    url: str, sc: Scenario, clients: int, duration: float, finish: list[str], guess_tps: float
+) -> Point:
+    counters = sc.counter_ids[:clients]
+    used = sorted({s for c in counters for s in sc.mapping[c]})
+    need = max(200, int(guess_tps * duration * 1.5))
+    for _attempt in range(3):
+        top_up(url, sc, used, math.ceil(need / len(used)) + 50)
+        vacuum(url, "qms.tickets", "qms.ticket_events", "qms.ticket_number_counters", "qms.idempotency_keys")
+        jobs = [(url, sc.claims(f"agent-{i}"), str(c), finish) for i, c in enumerate(counters)]
+        point = run_clients(call_worker, jobs, duration)
+        if not point.ran_dry:
+            return point
+        need *= 3
+    return point
+
+
+def bench_create(url: str, sc: Scenario, clients: int, duration: float) -> Point:
+    vacuum(url, "qms.tickets", "qms.ticket_events", "qms.ticket_number_counters", "qms.idempotency_keys")
+    jobs = [(url, sc.claims(f"kiosk-{i}"), str(sc.service_ids[i % len(sc.service_ids)])) for i in range(clients)]
+    return run_clients(create_worker, jobs, duration)
+
+
+def vacuum(url: str, *tables: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table in tables:
+            conn.execute(f"vacuum (analyze) {table}")
+
+
+# -- pgbench ----------------------------------------------------------------------------------------
+def pgbench_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+
+
+def pgbench_init(cluster: Cluster, db: str, scale: int) -> list[str]:
+    assert cluster.bin_dir is not None
+    cmd = [str(cluster.bin_dir / "pgbench"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres"]
+    subprocess.run([*cmd, "-i", "-q", "-s", str(scale), db], check=True, capture_output=True, env=pgbench_env())
+    return cmd
+
+
+def pgbench_point(cmd: list[str], db: str, clients: int, duration: float, logdir: Path) -> Point:
+    for old in logdir.glob("pgbench_log*"):
+        old.unlink()
+    jobs = min(clients, os.cpu_count() or 1)
+    args = [*cmd, "-N", "-M", "prepared", "-c", str(clients), "-j", str(jobs), "-T", str(max(1, round(duration)))]
+    args += ["-l", f"--log-prefix={logdir / 'pgbench_log'}", db]
+    proc = subprocess.run(args, capture_output=True, text=True, env=pgbench_env(), cwd=logdir)
+    if proc.returncode != 0:
+        raise RuntimeError(f"pgbench failed: {proc.stderr}")
+    m = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", proc.stdout)
+    if m is None:
+        raise RuntimeError(f"no tps in pgbench output: {proc.stdout}")
+    lat: list[float] = []
+    for log in logdir.glob("pgbench_log*"):
+        for line in log.read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 3:
+                lat.append(int(parts[2]) / 1e6)
+    return Point(float(m.group(1)), _percentile(lat, 0.5) * 1000, _percentile(lat, 0.99) * 1000)
+
+
+# -- report -----------------------------------------------------------------------------------------
+def machine_info(url: str) -> dict[str, str]:
+    mem_kb = next(
+        (
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        0,
+    )
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    with psycopg.connect(url, autocommit=True) as conn:
+        version = conn.execute("select version()").fetchone()
+        settings = conn.execute(
+            "select name, setting, unit from pg_settings where source not in ('default', 'override')"
+            " and name not in ('port', 'listen_addresses', 'unix_socket_directories') order by name"
+        ).fetchall()
+    return {
+        "cpu": f"{os.cpu_count()} x {cpu}",
+        "memory": f"{mem_kb / 1024 / 1024:.1f} GiB",
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "postgres": version[0] if version else "?",
+        "settings": ", ".join(f"{n}={s}{u or ''}" for n, s, u in settings),
+    }
+
+
+def fmt(p: Point | None, ceiling: Point | None = None) -> str:
+    if p is None:
+        return "-"
+    text = f"{p.tps:,.0f} ({p.p50_ms:.2f}/{p.p99_ms:.2f})"
+    if ceiling is not None and ceiling.tps > 0:
+        text += f" **{100 * p.tps / ceiling.tps:.0f} %**"
+    if p.errors:
+        text += f" ⚠{p.errors} err"
+    if p.ran_dry:
+        text += " (ran dry)"
+    return text
+
+
+def table(results: dict[int, dict[str, Point]]) -> str:
+    head = (
+        "| clients | pgbench -N TPS (p50/p99 ms) | call_next 1 service | call_next 50 services "
+        "| create_ticket 1 service | create_ticket 50 services | engine txn/s (call loop, 1 / 50 svc) |\n"
+        "|---:|---:|---:|---:|---:|---:|---:|\n"
+    )
+    rows = []
+    for clients, r in sorted(results.items()):
+        ceiling = r.get("pgbench")
+        a, b = r.get("call_a"), r.get("call_b")
+        txn = f"{a.txn_tps:,.0f} / {b.txn_tps:,.0f}" if a and b else "-"
+        rows.append(
+            f"| {clients} | {fmt(ceiling)} | {fmt(a, ceiling)} | {fmt(b, ceiling)} "
+            f"| {fmt(r.get('create_a'), ceiling)} | {fmt(r.get('create_b'), ceiling)} | {txn} |"
+        )
+    return head + "\n".join(rows) + "\n"
+
+
+def write_doc(body: str) -> None:
+    old = DOC.read_text() if DOC.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in old or END not in old:
+        old = old.rstrip() + f"\n\n{BEGIN}\n{END}\n"
+    pre, rest = old.split(BEGIN, 1)
+    post = rest.split(END, 1)[1]
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(f"{pre}{BEGIN}\n{body}{END}{post}")
+
+
+# -- main -------------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=float, default=5.0, help="seconds per measured point (default 5)")
+    ap.add_argument("--quick", action="store_true", help="2 s per point")
+    ap.add_argument("--clients", default="1,4,16,64", help="comma-separated client counts (max 64)")
+    ap.add_argument("--scale", type=int, default=10, help="pgbench scale factor (default 10: 1M accounts)")
+    ap.add_argument("--pgbench-only", action="store_true", help="measure only the pgbench ceiling")
+    ap.add_argument("--no-doc", action="store_true", help="print only; do not rewrite docs/benchmarks.md")
+    args = ap.parse_args(argv)
+    duration = 2.0 if args.quick else args.duration
+    clients = [int(c) for c in args.clients.split(",")]
+    if max(clients) > MAX_CLIENTS:
+        ap.error(f"at most {MAX_CLIENTS} clients")
+    command = "uv run python -m bench.run " + " ".join(
+        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+    )
+
+    base = Path(tempfile.mkdtemp(prefix="qms-bench-"))
+    cluster = Cluster(base, bin_dir=find_bin_dir())
+    cluster.init(port=free_port(56000))
+    with (cluster.pgdata / "postgresql.auto.conf").open("a") as fh:
+        for key, value in SERVER_SETTINGS.items():
+            fh.write(f"{key} = {value}\n")
+    try:
+        cluster.start()
+        dbs = TestDatabases(cluster, with_pgtap=False)
+        dbs.build_template()
+        url = dbs.clone()
+        with psycopg.connect(dbs.admin_url(), autocommit=True) as conn:
+            conn.execute("create database pgbench")
+        print(f"cluster up on port {cluster.port}; seeding …", flush=True)
+        hot = seed(url, "hot", 1, 1)
+        spread = seed(url, "spread", N_SPREAD, 2)
+        finish = [] if args.pgbench_only else finish_actions(url, hot)
+        pgb = pgbench_init(cluster, "pgbench", args.scale)
+        logdir = base / "pgbench-logs"
+        logdir.mkdir()
+        results: dict[int, dict[str, Point]] = {}
+        last: dict[str, float] = {}
+        for n in clients:
+            r: dict[str, Point] = {}
+            vacuum(cluster.url("pgbench"), "pgbench_accounts", "pgbench_history")
+            r["pgbench"] = pgbench_point(pgb, "pgbench", n, duration, logdir)
+            if args.pgbench_only:
+                results[n] = r
+                print(f"{n:>3} clients: pgbench {fmt(r['pgbench'])}", flush=True)
+                continue
+            r["create_a"] = bench_create(url, hot, n, duration)
+            r["create_b"] = bench_create(url, spread, n, duration)
+            # Queue depth for the call points: twice the last point's rate (a point that runs dry is redone).
+            r["call_a"] = bench_call_next(url, hot, n, duration, finish, 2 * last.get("call_a", 300.0))
+            r["call_b"] = bench_call_next(url, spread, n, duration, finish, 2 * last.get("call_b", 300.0))
+            last.update({k: r[k].tps for k in ("call_a", "call_b")})
+            results[n] = r
+            print(f"{n:>3} clients: " + ", ".join(f"{k} {fmt(v)}" for k, v in r.items()), flush=True)
+            for k, v in r.items():
+                if v.first_error:
+                    print(f"    {k} first error: {v.first_error}", flush=True)
+        info = machine_info(url)
+    finally:
+        cluster.destroy()
+        shutil.rmtree(base, ignore_errors=True)
+
+    out = table(results)
+    ratios = {
+        n: {k: 100 * r[k].tps / r["pgbench"].tps for k in ("call_a", "call_b") if k in r and r["pgbench"].tps}
+        for n, r in results.items()
+    }
+    body = (
+        f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `{command.strip()}` "
+        f"({duration:g} s per point; call loop = call_next → {' → '.join(finish)}).\n\n"
+        f"- Machine: {info['cpu']}, {info['memory']} RAM, {info['os']}, Python {info['python']}\n"
+        f"- Server: {info['postgres']}\n"
+        f"- Settings (non-default): {info['settings']}\n"
+        f"- pgbench: `pgbench -N -M prepared -c N -j min(N, nproc) -T {max(1, round(duration))}` "
+        f"at scale {args.scale}\n\n"
+        "Cells: operations/s (p50/p99 latency in ms) and, in bold, the share of pgbench -N TPS.\n\n"
+        f"{out}\n"
+        "call_next share of pgbench -N: "
+        + "; ".join(
+            f"{n} clients: 1 service {v.get('call_a', 0):.0f} %, 50 services {v.get('call_b', 0):.0f} %"
+            for n, v in sorted(ratios.items())
+        )
+        + "\n"
+    )
+    print()
+    print(body)
+    if not args.no_doc:
+        write_doc(body)
+        print(f"wrote {DOC.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
