@@ -2,7 +2,7 @@
 
 Order: PostgreSQL (``QMS_DATABASE_URL`` or the embedded cluster under the data dir) → migrations → the demo
 tenant (first run only) → child processes: the gateway (uvicorn), the event relay (when ``qms.relay``
-exists) and, later, Datasette (see :func:`datasette_child`). A child that dies is restarted with exponential
+exists), the workers (no-show sweeper, retention) and, later, Datasette (see :func:`datasette_child`). A child that dies is restarted with exponential
 backoff. SIGINT/SIGTERM stop every child (SIGTERM to its process group, SIGKILL after a timeout) and then
 the embedded PostgreSQL this run started, so nothing is left behind.
 """
@@ -145,6 +145,13 @@ def relay_child(url: str, env: dict[str, str]) -> ChildSpec | None:
     )
 
 
+def workers_child(url: str, env: dict[str, str]) -> ChildSpec:
+    """The periodic jobs: auto no-show sweeper and retention (``python -m workers``)."""
+    return ChildSpec(
+        "workers", [sys.executable, "-m", "workers", "--database-url", url], {**env, "QMS_DATABASE_URL": url}
+    )
+
+
 def datasette_child(url: str, data_dir: Path, env: dict[str, str]) -> ChildSpec | None:
     """Hook for the dashboards: return the Datasette (and snapshot refresher) ChildSpec here once
     ``dashboards/`` provides them; ``run`` starts whatever this returns."""
@@ -223,7 +230,7 @@ def run(port: int = 8000, data_dir: str | Path | None = None, host: str = "127.0
         if demo_data:
             info = _seed_demo(url, settings.data_dir)
         env = {**os.environ, "QMS_DATA_DIR": str(settings.data_dir)}
-        specs = [gateway_child(url, secret, host, port, env)]
+        specs = [gateway_child(url, secret, host, port, env), workers_child(url, env)]
         specs += [s for s in (relay_child(url, env), datasette_child(url, settings.data_dir, env)) if s is not None]
         supervisor = Supervisor(specs)
         supervisor.start()

@@ -51,11 +51,12 @@ def _processes() -> dict[int, str]:
 
 
 def _left_behind(port: int, pg_port: int, server_dir: Path) -> dict[int, str]:
-    """Processes that belong to this run: the gateway on its port, the relay on our database, postgres of our cluster."""
+    """Processes that belong to this run: the gateway on its port, the relay and workers on our database, postgres of
+    our cluster."""
     mine: dict[int, str] = {}
     for pid, cmd in _processes().items():
         gateway = "gateway.app:create_app" in cmd and f"--port {port}" in cmd
-        relay = "qms.relay" in cmd and f":{pg_port}/" in cmd
+        relay = ("qms.relay" in cmd or "-m workers" in cmd) and f":{pg_port}/" in cmd
         postgres = "postgres" in cmd and str(server_dir) in cmd
         if gateway or relay or postgres:
             mine[pid] = cmd
@@ -195,6 +196,7 @@ def test_qms_up_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         _wait_log(log, agent["password"])
         running = _left_behind(port, cluster.port, cluster.server_dir)
         assert any("gateway.app" in c for c in running.values()) and any("postgres" in c for c in running.values())
+        assert any("-m workers" in c for c in running.values()), running
 
         assert _interrupt(proc) == 0, log.read_text()[-4000:]
         time.sleep(0.5)
