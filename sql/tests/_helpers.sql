@@ -32,5 +32,36 @@ begin
 end
 $$;
 
+-- Fixture ids kept in transaction-local settings: select set_config('fx.t1', <uuid>::text, true); tests.fx('t1').
+create or replace function tests.fx(p_key text) returns uuid
+    language sql stable
+    as $$ select current_setting('fx.' || p_key)::uuid $$;
+
+create or replace function tests.fxj(p_key text) returns jsonb
+    language sql stable
+    as $$ select current_setting('fx.' || p_key)::jsonb $$;
+
+-- "SQLSTATE REASON_KEY" of the error a statement raises (the reason key is qms.fail's DETAIL; other errors
+-- give "SQLSTATE " and their detail, if any), or 'no error'. Same contract as the local copies in admin_*.sql.
+create or replace function tests.error_of(p_sql text) returns text
+    language plpgsql
+as $$
+declare
+    v_state text;
+    v_detail text;
+begin
+    execute p_sql;
+    return 'no error';
+exception when others then
+    get stacked diagnostics v_state = returned_sqlstate, v_detail = pg_exception_detail;
+    return v_state || ' ' || coalesce(v_detail, '');
+end
+$$;
+
+-- sha256 of a text token, as the gateway stores refresh tokens (qms.refresh_tokens.token_hash).
+create or replace function tests.token_hash(p_token text) returns bytea
+    language sql immutable
+    as $$ select sha256(convert_to(p_token, 'UTF8')) $$;
+
 grant usage on schema tests to public;
 grant execute on all functions in schema tests to public;

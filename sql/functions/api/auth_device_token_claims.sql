@@ -3,7 +3,7 @@
 -- device.token_issued. The token itself is signed by the gateway; revoking it is api.update_device
 -- (status revoked, or a token_version bump).
 -- Errors: PT403 FORBIDDEN (not an admin), PT404 DEVICE_NOT_FOUND (absent or out of scope),
--- PT409 DEVICE_REVOKED. Not idempotent (one audit row per call). No locks.
+-- PT409 DEVICE_REVOKED, PT409 DEVICE_NOT_ACTIVE (pending). Not idempotent (one audit row per call). No locks.
 create or replace function api.auth_device_token_claims(device_id uuid) returns jsonb
     language plpgsql
 as $$
@@ -19,6 +19,11 @@ begin
     if v_device.status = 'revoked' then
         perform qms.fail(409, 'DEVICE_REVOKED', 'the device is revoked',
                          'Re-activate the device (api.update_device) before issuing a token.');
+    end if;
+    if v_device.status <> 'active' then
+        -- A pending device's token would be refused on first use (qms.auth_token_valid wants active).
+        perform qms.fail(409, 'DEVICE_NOT_ACTIVE', format('the device is %s, not active', v_device.status),
+                         'Activate the device (api.update_device with status active) before issuing a token.');
     end if;
     perform qms.audit_write('device.token_issued', 'device', v_device.device_id::text, null,
                             jsonb_build_object('token_version', v_device.token_version));

@@ -9,7 +9,7 @@ create or replace function qms.set_user_password_hash(p_tenant_id uuid, p_user_i
     set search_path = ''
 as $$
 begin
-    if p_hash is null or p_hash !~ '^\$argon2(id|i|d)\$' then
+    if p_hash is null or p_hash !~ '^\$argon2(id|i|d)\$v=[0-9]+\$m=[0-9]+,t=[0-9]+,p=[0-9]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$' then
         perform qms.fail(400, 'INVALID_PASSWORD_HASH', 'the password hash must be an argon2 PHC string',
                          'Hash the password with argon2 (argon2-cffi PasswordHasher) and pass the result.');
     end if;
