@@ -13,8 +13,8 @@ import typer
 from qms import admin_cli
 from qms import backup as backups
 from qms import migrate as migrations
-from qms.admin_cli import database_url, ensure_database
 from qms.config import Settings
+from qms.dbcall import database_url, ensure_database
 from qms.pg import Cluster, PgError
 
 __all__ = ["app", "database_url", "ensure_database"]

@@ -1,29 +1,5 @@
--- Areas (floors / zones of a branch): api.create_area, api.update_area, api.list_areas, and the guard
--- qms.require_area that checks an optional area id against a branch.
-
--- qms.require_area: a non-null area must be visible and belong to p_branch_id. Null passes.
--- Errors: PT404 AREA_NOT_FOUND, PT400 AREA_NOT_IN_BRANCH. No locks.
-create or replace function qms.require_area(p_branch_id uuid, p_area_id uuid) returns void
-    language plpgsql stable
-as $$
-declare
-    v_branch uuid;
-begin
-    if p_area_id is null then
-        return;
-    end if;
-    select a.branch_id into v_branch from qms.areas a
-    where a.tenant_id = qms.current_tenant_id() and a.area_id = p_area_id;
-    if not found then
-        perform qms.fail(404, 'AREA_NOT_FOUND', 'area not found');
-    elsif v_branch <> p_branch_id then
-        perform qms.fail(400, 'AREA_NOT_IN_BRANCH', 'the area belongs to another branch',
-                         'Pick an area of the same branch.');
-    end if;
-end
-$$;
-comment on function qms.require_area(uuid, uuid) is
-    'Null, or an area of the given branch; PT404 AREA_NOT_FOUND / PT400 AREA_NOT_IN_BRANCH otherwise.';
+-- Areas (floors / zones of a branch): api.create_area, api.update_area, api.list_areas. The guard
+-- qms.require_area that checks an optional area id against a branch is in sql/functions/qms/admin_guards.sql.
 
 -- api.create_area: create an area in a branch.
 -- Errors: PT403 FORBIDDEN, PT401 TENANT_REQUIRED, PT400 INVALID_NAME, PT404 BRANCH_NOT_FOUND,

@@ -1,17 +1,6 @@
 -- The caller's tenant: api.get_tenant and api.update_tenant (name, branding, feature flags). Tenants are
 -- provisioned by the owner with qms.create_tenant, never through the api.
 
--- qms.tenant_json: the tenant object of the api. Read-only.
-create or replace function qms.tenant_json(p_tenant qms.tenants) returns jsonb
-    language sql immutable
-as $$
-    select jsonb_build_object(
-        'tenant_id', p_tenant.tenant_id, 'name', p_tenant.name, 'slug', p_tenant.slug,
-        'branding', p_tenant.branding, 'features', p_tenant.features, 'pii_policy', p_tenant.pii_policy,
-        'is_active', p_tenant.is_active, 'created_at', p_tenant.created_at)
-$$;
-comment on function qms.tenant_json(qms.tenants) is 'Tenant object of the api.';
-
 -- api.get_tenant: the caller's tenant. Errors: PT403 FORBIDDEN, PT401 TENANT_REQUIRED, PT404 TENANT_NOT_FOUND.
 create or replace function api.get_tenant() returns jsonb
     language plpgsql stable
