@@ -108,6 +108,12 @@ begin
     v_payload := jsonb_build_object('changes', qms.ticket_changes(v_old, v_new));
     v_hash := qms.ticket_event_hash(v_old.last_event_hash, v_tenant, v_old.ticket_id, v_old.event_count + 1,
                                     'ticket.called', v_payload);
+    -- The event first: its foreign-key check then key-share-locks the ticket version this transaction
+    -- already holds for update (no extra row-lock record); the guarded update follows.
+    v_new.event_count := v_old.event_count + 1;
+    v_new.version := v_new.event_count;
+    v_new.last_event_hash := v_hash;
+    perform qms.write_ticket_event(v_new, v_old.last_event_hash, 'ticket.called', v_payload, call_next.request_id);
     update qms.tickets t
        set status = 'called', counter_id = v_new.counter_id, called_at = v_new.called_at, target_counter_id = null,
            event_count = v_old.event_count + 1, version = v_old.event_count + 1, last_event_hash = v_hash
@@ -118,7 +124,6 @@ begin
         perform qms.fail(409, 'EVENT_CHAIN_CONFLICT', 'the ticket changed while it was called',
                          'Retry the call.');
     end if;
-    perform qms.write_ticket_event(v_ticket, v_old.last_event_hash, 'ticket.called', v_payload, call_next.request_id);
 
     if v_ticket.priority_rank < 3 then
         insert into qms.service_call_state as s (tenant_id, service_id, consecutive_priority)

@@ -111,6 +111,12 @@ begin
                 else '{}'::jsonb end;
     v_hash := qms.ticket_event_hash(v_old.last_event_hash, v_tenant, v_old.ticket_id, v_old.event_count + 1,
                                     v_event, v_payload);
+    -- The event first: its foreign-key check then key-share-locks the ticket version this transaction
+    -- already holds for update (no extra row-lock record); the guarded update follows.
+    v_new.event_count := v_old.event_count + 1;
+    v_new.version := v_new.event_count;
+    v_new.last_event_hash := v_hash;
+    perform qms.write_ticket_event(v_new, v_old.last_event_hash, v_event, v_payload, ticket_action.request_id);
     update qms.tickets t
        set service_id = v_new.service_id, area_id = v_new.area_id, counter_id = v_new.counter_id,
            status = v_new.status, returned = v_new.returned, transfer_note = v_new.transfer_note,
@@ -123,7 +129,6 @@ begin
     if not found then
         perform qms.fail(409, 'INVALID_TRANSITION', 'the ticket changed meanwhile', 'Reload the ticket and retry.');
     end if;
-    perform qms.write_ticket_event(v_ticket, v_old.last_event_hash, v_event, v_payload, ticket_action.request_id);
     if v_action in ('transfer', 'call') then
         perform qms.audit_write('ticket.' || v_action, 'ticket', v_ticket.ticket_id::text,
                                 qms.ticket_json(v_old, false), qms.ticket_json(v_ticket, false));

@@ -25,10 +25,10 @@
 --   Never pg_notify: delivery is a relay tailing the log by seq (engine-events).
 --
 -- qms.write_ticket_event(p_ticket, p_prev_hash, p_type, p_payload, p_request_id) -> seq: the engine's fast
---   path (docs/engine.md#events). The caller has already written the change AND the bookkeeping in one
---   guarded update (event_count = old + 1, version = event_count, last_event_hash = qms.ticket_event_hash(
+--   path (docs/engine.md#events). The caller writes the change AND the bookkeeping in one guarded update
+--   (just before or after this call, under its ticket row lock) (event_count = old + 1, version = event_count, last_event_hash = qms.ticket_event_hash(
 --   old last_event_hash, ..., old event_count + 1, type, payload)); p_ticket is the row that update returned
---   (for a new ticket: the inserted row, event_count = 1). This only inserts the event row with ticket_seq =
+--   (or the row it is about to write; for a new ticket the inserted row, event_count = 1). This only inserts the event row with ticket_seq =
 --   p_ticket.event_count, prev_hash = p_prev_hash and hash = p_ticket.last_event_hash, so a ticket row is
 --   written once per command instead of twice. Security invoker: RLS on qms.ticket_events keeps the insert in
 --   the caller's tenant and branches. Errors: 23505 when the ticket_seq exists (the caller did not lock the
@@ -37,8 +37,10 @@
 create or replace function qms.ticket_event_hash(p_prev_hash bytea, p_tenant_id uuid, p_ticket_id uuid,
                                                  p_ticket_seq integer, p_type text, p_payload jsonb)
     returns bytea
-    language sql immutable parallel safe
+    language sql stable parallel safe
 as $$
+    -- stable, not immutable: jsonb_build_object is stable, and an immutable SQL function whose body is not
+    -- is never inlined (it was planned on every call).
     select pg_catalog.sha256(coalesce(p_prev_hash, ''::bytea) || pg_catalog.convert_to(
         pg_catalog.jsonb_build_object('tenant_id', p_tenant_id, 'ticket_id', p_ticket_id,
                                       'ticket_seq', p_ticket_seq, 'type', p_type, 'payload', p_payload)::text,

@@ -13,6 +13,9 @@ create or replace function qms.call_next_pick(p_tenant_id uuid, p_counter_id uui
                                               p_regular_only boolean)
     returns qms.tickets
     language plpgsql
+    -- The head query over unnest(p_services) was re-planned on every call (custom plans); its generic plan is
+    -- the same per-service index scan.
+    set plan_cache_mode = force_generic_plan
 as $$
 declare
     v_ticket qms.tickets;

@@ -32,10 +32,13 @@ comment on function qms.ticket_transitions() is
 create or replace function qms.ticket_transition_event(p_action text, p_from qms.ticket_status,
                                                        p_to qms.ticket_status)
     returns text
-    language sql immutable parallel safe
+    language plpgsql immutable parallel safe
 as $$
-    select t.event_type from qms.ticket_transitions() t
-    where t.action = p_action and t.from_status = p_from and t.to_status = p_to
+begin
+    -- PL/pgSQL so the look-up's plan is cached (a SQL function with a FROM clause is planned on every call).
+    return (select t.event_type from qms.ticket_transitions() t
+            where t.action = p_action and t.from_status = p_from and t.to_status = p_to);
+end
 $$;
 comment on function qms.ticket_transition_event(text, qms.ticket_status, qms.ticket_status) is
     'Event type of an allowed transition, null when (action, from, to) is not allowed.';
