@@ -1,7 +1,7 @@
 -- Claims helpers, tenant provisioning and the audit chain.
 begin;
 set search_path = tests, public;
-select plan(11);
+select plan(18);
 
 select throws_ok($$ select qms.create_tenant('Acme', 'Bad Slug') $$, 'PT400', 'tenant slug must be 2 to 63 lower-case letters, digits or dashes',
                  'a malformed slug is refused');
@@ -16,6 +16,23 @@ select is(qms.audit_write('test.action', 'thing', 'x-1', null, '{"a": 1}'), 1::b
 select is(qms.audit_write('test.action', 'thing', 'x-2', '{"a": 1}', '{"a": 2}'), 2::bigint, 'second audit row has seq 2');
 select throws_ok($$ update audit.log set action = 'forged' $$, '42501', null, 'request roles cannot rewrite the audit log');
 select tests.reset_role();
+
+-- Claim parsing: absent, well-formed and malformed scopes.
+select set_config('request.jwt.claims', '{"role":"qms_agent","tenant_id":"not-a-uuid"}', true);
+select is(qms.current_tenant_id(), null, 'a malformed tenant claim is no tenant');
+select is(qms.current_branch_ids(), null, 'an absent branch_ids claim is null');
+select set_config('request.jwt.claims', '{"branch_ids":["00000000-0000-0000-0000-0000000000b1", "00000000-0000-0000-0000-0000000000B2"]}', true);
+select is(qms.current_branch_ids(), array['00000000-0000-0000-0000-0000000000b1', '00000000-0000-0000-0000-0000000000b2']::uuid[],
+          'branch_ids is read as a uuid array');
+select set_config('request.jwt.claims', '{"branch_ids":["00000000-0000-0000-0000-0000000000b1", "x\", \"y"]}', true);
+select is(qms.current_branch_ids(), '{}'::uuid[], 'a malformed element makes the scope empty, never tenant-wide');
+select set_config('request.jwt.claims', '{"branch_ids":[]}', true);
+select is(qms.current_branch_ids(), '{}'::uuid[], 'an empty branch_ids claim is an empty scope');
+select set_config('request.jwt.claims', '{"branch_ids":"00000000-0000-0000-0000-0000000000b1"}', true);
+select is(qms.current_branch_ids(), '{}'::uuid[], 'a branch_ids claim that is not an array is an empty scope');
+select set_config('request.jwt.claims', '{"branch_ids":null}', true);
+select is(qms.current_branch_ids(), null, 'a JSON null branch_ids claim is absent');
+select set_config('request.jwt.claims', '', true);
 
 select throws_ok($$ delete from audit.log $$, 'PT405', null, 'even the owner cannot delete audit rows');
 select results_eq($$ select bool_and(ok) from audit.verify_chain((select tenant_id from qms.tenants where slug = 'acme')) $$,

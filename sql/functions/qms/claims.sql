@@ -10,16 +10,12 @@ comment on function qms.current_claims() is
     'The JSON claims of the current request (request.jwt.claims), {} when none are set.';
 
 create or replace function qms.current_tenant_id() returns uuid
-    language plpgsql stable parallel safe
+    language sql stable parallel safe
 as $$
-declare
-    v_raw text := qms.current_claims() ->> 'tenant_id';
-begin
-    if v_raw is null or v_raw !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
-        return null;
-    end if;
-    return v_raw::uuid;
-end
+    -- One expression without sub-queries, so the planner inlines it into the caller.
+    select case when qms.current_claims() ->> 'tenant_id'
+                     ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                then (qms.current_claims() ->> 'tenant_id')::uuid end
 $$;
 comment on function qms.current_tenant_id() is
     'tenant_id claim as uuid; null when absent or malformed (RLS then matches nothing).';
@@ -39,22 +35,21 @@ $$;
 comment on function qms.current_sub() is 'sub claim: the acting user, device or worker id.';
 
 create or replace function qms.claim_uuid_array(p_key text) returns uuid[]
-    language plpgsql stable parallel safe
+    language sql stable parallel safe
 as $$
-declare
-    v_value jsonb := qms.current_claims() -> p_key;
-begin
-    if v_value is null or jsonb_typeof(v_value) <> 'array' then
-        return null;
-    end if;
-    return array(
-        select e::uuid from jsonb_array_elements_text(v_value) as e
-        where e ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-    );
-end
+    -- One expression without sub-queries, so the planner inlines it. A JSON array of uuid strings is
+    -- rewritten as an array literal ('["a", "b"]' -> '{a, b}'); anything else that is present (not an
+    -- array, or an array holding a non-uuid) gives the empty array, so a malformed scope never widens into
+    -- a tenant-wide one. Absent or JSON null: null.
+    select case when coalesce(jsonb_typeof(qms.current_claims() -> p_key), 'null') = 'null' then null
+                when (qms.current_claims() -> p_key)::text
+                     ~* '^\[("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"(, )?)*\]$'
+                then translate((qms.current_claims() -> p_key)::text, '[]"', '{}')::uuid[]
+                else '{}'::uuid[]
+           end
 $$;
 comment on function qms.claim_uuid_array(text) is
-    'A claim holding an array of uuids (branch_ids, counter_ids); null when the claim is absent.';
+    'A claim holding an array of uuids (branch_ids, counter_ids); null when absent, empty when malformed.';
 
 create or replace function qms.current_branch_ids() returns uuid[]
     language sql stable parallel safe
