@@ -330,7 +330,7 @@ def held_worker(url: str, claims: dict[str, Any], counters: list[str], t0: float
 
 def bench_call_held(url: str, sc: Scenario, clients: int, duration: float, guess_tps: float) -> Point:
     """Pure call_next throughput: each client walks its own pool of available counters."""
-    need = max(400, int(guess_tps * duration * 1.5))
+    need = max(400, int(guess_tps * duration * 1.2))
     per_client = math.ceil(need / clients) + 20
     for _attempt in range(3):
         pools = [add_counters(url, sc, per_client) for _ in range(clients)]
@@ -521,8 +521,11 @@ def main(argv: list[str] | None = None) -> int:
             # Queue depth for the call points: twice the last point's rate (a point that runs dry is redone).
             r["call_a"] = bench_call_next(url, hot, n, duration, finish, 2 * last.get("call_a", 300.0))
             r["call_b"] = bench_call_next(url, spread, n, duration, finish, 2 * last.get("call_b", 300.0))
-            r["held_a"] = bench_call_held(url, hot, n, duration, 2 * last.get("held_a", 1000.0))
-            r["held_b"] = bench_call_held(url, spread, n, duration, 2 * last.get("held_b", 1000.0))
+            # Tickets are issued through api.create_ticket, which counts the queue for each position, so
+            # seeding grows with the square of the queue: ask for a little more than the last point's rate
+            # (a point that runs dry is redone with three times as many).
+            r["held_a"] = bench_call_held(url, hot, n, duration, 1.3 * last.get("held_a", 800.0))
+            r["held_b"] = bench_call_held(url, spread, n, duration, 1.3 * last.get("held_b", 800.0))
             last.update({k: r[k].tps for k in ("call_a", "call_b", "held_a", "held_b")})
             results[n] = r
             print(f"{n:>3} clients: " + ", ".join(f"{k} {fmt(v)}" for k, v in r.items()), flush=True)

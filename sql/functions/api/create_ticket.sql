@@ -41,6 +41,8 @@ declare
     v_new qms.tickets;
     v_ticket qms.tickets;
     v_payload jsonb;
+    v_number_format text;
+    v_estimate jsonb;
 begin
     if create_ticket.channel is null
        or create_ticket.channel not in ('kiosk', 'web', 'mobile', 'staff', 'api') then
@@ -92,18 +94,24 @@ begin
     v_new.service_id := create_ticket.service_id;
     v_new.area_id := v_area_id;
     v_new.business_date := qms.business_date(v_timezone);
+    v_new.status := 'waiting';
+    v_new.channel := create_ticket.channel;
+    v_new.priority_class := create_ticket.priority_class;
+    v_new.priority_rank := case v_new.priority_class when 'emergency' then 0 when 'vip' then 1
+                                                     when 'priority' then 2 else 3 end;
+    v_new.returned := false;
+    v_new.queued_at := v_now;
+    v_new.created_at := v_now;
+    -- Everything that does not need the number is done before the service's number-counter row is locked
+    -- (that lock lasts until commit and serialises the service's issues): the policy and the position, which
+    -- counts the waiting queue (a new ticket queues behind every visible ticket of its class and above).
+    v_number_format := qms.effective_policy(v_tenant, v_branch_id, v_new.service_id) ->> 'number_format';
+    v_estimate := qms.queue_estimate(v_new);
     insert into qms.ticket_number_counters as c (tenant_id, service_id, business_date, last_n)
     values (v_tenant, v_new.service_id, v_new.business_date, 1)
     on conflict (tenant_id, service_id, business_date) do update set last_n = c.last_n + 1
     returning c.last_n into v_new.number_seq;
-    v_new.ticket_number := qms.format_ticket_number(
-        qms.effective_policy(v_tenant, v_branch_id, v_new.service_id) ->> 'number_format', v_prefix, v_new.number_seq);
-    v_new.status := 'waiting';
-    v_new.channel := create_ticket.channel;
-    v_new.priority_class := create_ticket.priority_class;
-    v_new.returned := false;
-    v_new.queued_at := v_now;
-    v_new.created_at := v_now;
+    v_new.ticket_number := qms.format_ticket_number(v_number_format, v_prefix, v_new.number_seq);
     v_payload := jsonb_build_object('changes', qms.ticket_changes(null, v_new));
 
     insert into qms.tickets (tenant_id, ticket_id, branch_id, service_id, area_id, ticket_number, number_seq,
@@ -120,7 +128,7 @@ begin
                 nullif(create_ticket.contact ->> 'email', ''), coalesce(create_ticket.contact ->> 'language', 'en'),
                 true);
     end if;
-    return qms.idempotency_finish(create_ticket.request_id, qms.ticket_json(v_ticket));
+    return qms.idempotency_finish(create_ticket.request_id, qms.ticket_json(v_ticket, false) || v_estimate);
 end
 $$;
 comment on function api.create_ticket(uuid, text, text, uuid, jsonb) is
