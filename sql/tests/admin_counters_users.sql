@@ -3,23 +3,7 @@ begin;
 set search_path = tests, public;
 select plan(62);
 
--- Test-local helpers: fixture ids kept in transaction-local settings, and "SQLSTATE REASON_KEY" of a call.
-create or replace function tests.fx(p_key text) returns uuid language sql stable
-    as $$ select current_setting('fx.' || p_key)::uuid $$;
-create or replace function tests.fxj(p_key text) returns jsonb language sql stable
-    as $$ select current_setting('fx.' || p_key)::jsonb $$;
-create or replace function tests.error_of(p_sql text) returns text language plpgsql as $$
-declare
-    v_state text;
-    v_detail text;
-begin
-    execute p_sql;
-    return 'no error';
-exception when others then
-    get stacked diagnostics v_state = returned_sqlstate, v_detail = pg_exception_detail;
-    return v_state || ' ' || coalesce(v_detail, '');
-end
-$$;
+-- tests.fx / tests.fxj / tests.error_of come from sql/tests/_helpers.sql.
 
 select set_config('fx.ta', qms.create_tenant('Tenant A', 'tenant-a')::text, true);
 select set_config('request.headers', '{"user-agent":"pgtap","x-forwarded-for":"203.0.113.9"}', true);
