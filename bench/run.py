@@ -153,6 +153,23 @@ def _wait_until(t: float) -> None:
         time.sleep(min(delay, 0.05))
 
 
+def _timed_call_next(conn: psycopg.Connection[Any], counter: str, res: WorkerResult) -> dict[str, Any] | bool | None:
+    """One call_next, timed and counted into ``res``: the ticket, None when nothing was left, False on error."""
+    start = time.perf_counter()
+    try:
+        row = conn.execute("select api.call_next(counter_id => %s)", (counter,)).fetchone()
+    except psycopg.Error as exc:
+        res.errors.append(f"call_next: {exc.sqlstate} {exc.diag.message_detail or exc}")
+        return False
+    res.latencies.append(time.perf_counter() - start)
+    res.txns += 1
+    assert row is not None
+    ticket: dict[str, Any] | None = row[0].get("ticket")
+    if ticket is not None:
+        res.ops += 1
+    return ticket
+
+
 def call_worker(
     url: str, claims: dict[str, Any], counter: str, finish: list[str], t0: float, t1: float
 ) -> WorkerResult:
@@ -161,20 +178,12 @@ def call_worker(
     with agent_connection(url, claims) as conn:
         _wait_until(t0)
         while time.time() < t1:
-            start = time.perf_counter()
-            try:
-                row = conn.execute("select api.call_next(counter_id => %s)", (counter,)).fetchone()
-            except psycopg.Error as exc:
-                res.errors.append(f"call_next: {exc.sqlstate} {exc.diag.message_detail or exc}")
+            ticket = _timed_call_next(conn, counter, res)
+            if ticket is False:
                 continue
-            res.latencies.append(time.perf_counter() - start)
-            res.txns += 1
-            assert row is not None
-            ticket = row[0].get("ticket")
             if ticket is None:
                 res.ran_dry = True
                 break
-            res.ops += 1
             for action in finish:
                 try:
                     conn.execute(
@@ -310,19 +319,12 @@ def held_worker(url: str, claims: dict[str, Any], counters: list[str], t0: float
         for counter in counters:
             if time.time() >= t1:
                 break
-            start = time.perf_counter()
-            try:
-                row = conn.execute("select api.call_next(counter_id => %s)", (counter,)).fetchone()
-            except psycopg.Error as exc:
-                res.errors.append(f"call_next: {exc.sqlstate} {exc.diag.message_detail or exc}")
+            ticket = _timed_call_next(conn, counter, res)
+            if ticket is False:
                 continue
-            res.latencies.append(time.perf_counter() - start)
-            res.txns += 1
-            assert row is not None
-            if row[0].get("ticket") is None:
+            if ticket is None:
                 res.ran_dry = True
                 break
-            res.ops += 1
         else:
             res.ran_dry = time.time() < t1  # the pool ran out before the time did
     return res
