@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -14,9 +16,11 @@ from qms.pg import SERVICE_USER, Cluster, find_bin_dir, free_port
 
 
 @pytest.fixture
-def cluster_dir() -> Path:
+def cluster_dir() -> Iterator[Path]:
     # mkdtemp is mode 0700 and owned by the caller: unreachable for the service user when we are root.
-    return Path(tempfile.mkdtemp(prefix="qms-launcher-"))
+    path = Path(tempfile.mkdtemp(prefix="qms-launcher-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def test_start_status_stop_roundtrip(cluster_dir: Path) -> None:
