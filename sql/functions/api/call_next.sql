@@ -48,17 +48,9 @@ begin
     select * into v_counter from qms.counters c
     where c.tenant_id = v_tenant and c.counter_id = call_next.counter_id for no key update;
     if not found then
-        if exists (select 1 from qms.counters c where c.tenant_id = v_tenant and c.counter_id = call_next.counter_id)
-        then
-            perform qms.fail(403, 'COUNTER_FORBIDDEN', 'you may not operate this counter',
-                             'Use a counter you are assigned to.');
-        end if;
-        perform qms.fail(404, 'COUNTER_NOT_FOUND', 'counter not found', 'Pick a counter of your branch.');
+        perform qms.fail_counter_unreachable(v_tenant, call_next.counter_id);
     end if;
-    if not qms.can_use_counter(v_counter.branch_id, v_counter.counter_id) then
-        perform qms.fail(403, 'COUNTER_FORBIDDEN', 'you may not operate this counter',
-                         'Use a counter you are assigned to.');
-    end if;
+    perform qms.require_counter_use(v_counter.branch_id, v_counter.counter_id);
     if v_counter.status <> 'available' or not v_counter.is_active then
         return qms.idempotency_finish(call_next.request_id,
                                       jsonb_build_object('ticket', null, 'reason', 'counter_unavailable'));

@@ -33,17 +33,9 @@ begin
      where c.tenant_id = v_tenant and c.counter_id = set_counter_status.counter_id
     returning * into v_counter;
     if not found then
-        if exists (select 1 from qms.counters c
-                   where c.tenant_id = v_tenant and c.counter_id = set_counter_status.counter_id) then
-            perform qms.fail(403, 'COUNTER_FORBIDDEN', 'you may not operate this counter',
-                             'Use a counter you are assigned to.');
-        end if;
-        perform qms.fail(404, 'COUNTER_NOT_FOUND', 'counter not found', 'Pick a counter of your branch.');
+        perform qms.fail_counter_unreachable(v_tenant, set_counter_status.counter_id);
     end if;
-    if not qms.can_use_counter(v_counter.branch_id, v_counter.counter_id) then
-        perform qms.fail(403, 'COUNTER_FORBIDDEN', 'you may not operate this counter',
-                         'Use a counter you are assigned to.');
-    end if;
+    perform qms.require_counter_use(v_counter.branch_id, v_counter.counter_id);
     return qms.idempotency_finish(set_counter_status.request_id, jsonb_build_object(
         'counter_id', v_counter.counter_id, 'tenant_id', v_counter.tenant_id, 'branch_id', v_counter.branch_id,
         'area_id', v_counter.area_id, 'name', v_counter.name, 'status', v_counter.status,

@@ -92,10 +92,7 @@ begin
             perform qms.fail(409, 'WRONG_COUNTER', 'the ticket is at another counter',
                              'Only the counter that called the ticket may act on it.');
         end if;
-        if not qms.can_use_counter(v_old.branch_id, ticket_action.counter_id) then
-            perform qms.fail(403, 'COUNTER_FORBIDDEN', 'you may not operate this counter',
-                             'Use a counter you are assigned to.');
-        end if;
+        perform qms.require_counter_use(v_old.branch_id, ticket_action.counter_id);
     elsif v_action = 'call' then
         perform qms.ticket_call_check_counter(v_old, ticket_action.counter_id);
     end if;

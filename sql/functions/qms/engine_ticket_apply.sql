@@ -96,10 +96,7 @@ begin
     if not found then
         perform qms.fail(404, 'COUNTER_NOT_FOUND', 'counter not found', 'Pick a counter of the ticket''s branch.');
     end if;
-    if not qms.can_use_counter(v_counter.branch_id, v_counter.counter_id) then
-        perform qms.fail(403, 'COUNTER_FORBIDDEN', 'you may not operate this counter',
-                         'Use a counter you are assigned to.');
-    end if;
+    perform qms.require_counter_use(v_counter.branch_id, v_counter.counter_id);
     if not exists (select 1 from qms.counter_services cs
                    where cs.tenant_id = p_ticket.tenant_id and cs.counter_id = p_counter_id
                      and cs.service_id = p_ticket.service_id) then
