@@ -80,6 +80,28 @@ begin
         v_old := qms.call_next_pick(v_tenant, v_counter.counter_id, v_owed, true);
     end if;
     if v_old.ticket_id is null then
+        -- The usual case in one statement: the best head among the counter's services (unlocked reads, one
+        -- index probe per service), then that service's queue with skip locked. The services come from
+        -- counter_services rather than an array parameter so that the cached generic plan is used.
+        select t.* into v_old from qms.tickets t
+        where t.tenant_id = v_tenant and t.status = 'waiting'
+          and (t.target_counter_id is null or t.target_counter_id = v_counter.counter_id)
+          and t.service_id = (
+              select cs.service_id from qms.counter_services cs
+              cross join lateral (
+                  select h.priority_rank, h.queued_at from qms.tickets h
+                  where h.tenant_id = v_tenant and h.service_id = cs.service_id and h.status = 'waiting'
+                    and (h.target_counter_id is null or h.target_counter_id = v_counter.counter_id)
+                  order by h.priority_rank, h.queued_at
+                  limit 1) head
+              where cs.tenant_id = v_tenant and cs.counter_id = v_counter.counter_id
+              order by head.priority_rank, head.queued_at
+              limit 1)
+        order by t.priority_rank, t.queued_at
+        limit 1 for update skip locked;
+    end if;
+    if v_old.ticket_id is null then
+        -- Every ticket of the best service is being called by someone else right now: try the others.
         v_old := qms.call_next_pick(v_tenant, v_counter.counter_id, v_services, false);
     end if;
 
@@ -97,7 +119,15 @@ begin
     v_new.counter_id := v_counter.counter_id;
     v_new.called_at := clock_timestamp();
     v_new.target_counter_id := null;
-    v_payload := jsonb_build_object('changes', qms.ticket_changes(v_old, v_new));
+    -- The changed event columns (what qms.ticket_changes would compute, without comparing every column).
+    v_payload := jsonb_build_object('status', 'called', 'called_at', v_new.called_at);
+    if v_old.counter_id is distinct from v_new.counter_id then
+        v_payload := v_payload || jsonb_build_object('counter_id', v_new.counter_id);
+    end if;
+    if v_old.target_counter_id is not null then
+        v_payload := v_payload || '{"target_counter_id": null}'::jsonb;
+    end if;
+    v_payload := jsonb_build_object('changes', v_payload);
     v_hash := qms.ticket_event_hash(v_old.last_event_hash, v_tenant, v_old.ticket_id, v_old.event_count + 1,
                                     'ticket.called', v_payload);
     -- The event first: its foreign-key check then key-share-locks the ticket version this transaction
