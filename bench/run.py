@@ -9,7 +9,9 @@ For each client count (1, 4, 16, 64) it measures, on the same server:
     ticket (complete, or start + complete when the engine requires ``serving`` first), for
     (a) one hot service shared by every counter and (b) tickets spread over 50 services;
   * ``api.call_next`` alone: each client walks a pool of available counters, one call per counter, so that
-    every measured transaction is a call_next (comparable with pgbench's one transaction per round trip);
+    every measured transaction is a call_next (comparable with pgbench's one transaction per round trip),
+    driven once by pgbench itself (a custom script: the same C client as the ceiling) and once by Python
+    client processes;
   * ``api.create_ticket`` for (a) and (b).
 Clients are separate processes (multiprocessing, fork) so the Python client is not the bottleneck.
 Results are printed and written between markers into docs/benchmarks.md (the text around them is kept).
@@ -36,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from qms.pg import Cluster, find_bin_dir, free_port
 from qms.testing import TestDatabases
@@ -223,6 +226,7 @@ class Point:
     errors: int = 0
     ran_dry: bool = False
     first_error: str = ""
+    ops_checked: int = 0
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -372,25 +376,109 @@ def pgbench_init(cluster: Cluster, db: str, scale: int) -> list[str]:
     return cmd
 
 
-def pgbench_point(cmd: list[str], db: str, clients: int, duration: float, logdir: Path) -> Point:
+def pgbench_point(
+    cmd: list[str], db: str, clients: int, duration: float, logdir: Path, workload: list[str] | None = None
+) -> Point:
+    """One pgbench run (default the built-in simple-update, -N); p50/p99 from its per-transaction log.
+    ``ran_dry`` when a client aborted (a custom script that ran out of work)."""
     for old in logdir.glob("pgbench_log*"):
         old.unlink()
     jobs = min(clients, os.cpu_count() or 1)
-    args = [*cmd, "-N", "-M", "prepared", "-c", str(clients), "-j", str(jobs), "-T", str(max(1, round(duration)))]
-    args += ["-l", f"--log-prefix={logdir / 'pgbench_log'}", db]
+    args = [*cmd, *(workload or ["-N"]), "-M", "prepared", "-c", str(clients), "-j", str(jobs)]
+    args += ["-T", str(max(1, round(duration))), "-l", f"--log-prefix={logdir / 'pgbench_log'}", db]
     proc = subprocess.run(args, capture_output=True, text=True, env=pgbench_env(), cwd=logdir)
-    if proc.returncode != 0:
+    aborted = "aborted" in proc.stderr or "aborted" in proc.stdout
+    if proc.returncode != 0 and not aborted:
         raise RuntimeError(f"pgbench failed: {proc.stderr}")
     m = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", proc.stdout)
     if m is None:
-        raise RuntimeError(f"no tps in pgbench output: {proc.stdout}")
+        raise RuntimeError(f"no tps in pgbench output: {proc.stdout} {proc.stderr}")
     lat: list[float] = []
     for log in logdir.glob("pgbench_log*"):
         for line in log.read_text().splitlines():
             parts = line.split()
             if len(parts) >= 3:
                 lat.append(int(parts[2]) / 1e6)
-    return Point(float(m.group(1)), _percentile(lat, 0.5) * 1000, _percentile(lat, 0.99) * 1000)
+    errors = re.findall(r"ERROR: .*", proc.stderr)
+    return Point(
+        float(m.group(1)),
+        _percentile(lat, 0.5) * 1000,
+        _percentile(lat, 0.99) * 1000,
+        txn_tps=len(lat) / max(1, round(duration)),
+        ran_dry=aborted,
+        first_error=errors[0] if errors and not aborted else "",
+    )
+
+
+# call_next driven by pgbench itself, so that the engine and the ceiling share the same C client: each
+# pgbench client walks its own pool of available counters (bench.pool, one row per client and step), one
+# call_next per transaction. The login role qms_bench_<scenario> carries the agent role and the claims as
+# role settings, so a transaction is the single `select api.call_next(...)` statement, as -N's are three.
+PGBENCH_CALL_SCRIPT = (
+    "\\set i :i + 1\n"
+    "select api.call_next((select counter_id from bench.pool where client = :client_id and idx = :i));\n"
+)
+
+
+def pgbench_call_setup(url: str, sc: Scenario) -> str:
+    role = f"qms_bench_{sc.name}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("create schema if not exists bench")
+        conn.execute(
+            "create table if not exists bench.pool"
+            " (client int, idx int, counter_id uuid not null, primary key (client, idx))"
+        )
+        conn.execute("grant usage on schema bench to public")
+        conn.execute("grant select on bench.pool to public")
+        if conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone() is None:
+            conn.execute(sql.SQL("create role {} login in role qms_agent").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("alter role {} set role = 'qms_agent'").format(sql.Identifier(role)))
+        conn.execute(
+            sql.SQL("alter role {} set request.jwt.claims = {}").format(
+                sql.Identifier(role), sql.Literal(json.dumps(sc.claims("pgbench")))
+            )
+        )
+    return role
+
+
+def bench_call_pgbench(
+    cmd: list[str], url: str, sc: Scenario, clients: int, duration: float, guess_tps: float, logdir: Path
+) -> Point:
+    """call_next alone under pgbench (see PGBENCH_CALL_SCRIPT); a point that runs dry is redone with more."""
+    role = pgbench_call_setup(url, sc)
+    db = url.rsplit("/", 1)[1].split("?", 1)[0]
+    user_cmd = [c if c != "postgres" else role for c in cmd]
+    script = logdir / f"call_next_{sc.name}.sql"
+    script.write_text(PGBENCH_CALL_SCRIPT)
+    need = max(400, int(guess_tps * duration * 1.3))
+    for _attempt in range(3):
+        per_client = math.ceil(need / clients) + 20
+        pools = [add_counters(url, sc, per_client) for _ in range(clients)]
+        used = sorted({s for pool in pools for c in pool for s in sc.mapping[c]})
+        top_up(url, sc, used, math.ceil(need / len(used)) + 50)
+        with psycopg.connect(url, autocommit=True) as conn, conn.cursor() as cur:
+            cur.execute("truncate bench.pool")
+            cur.executemany(
+                "insert into bench.pool (client, idx, counter_id) values (%s, %s, %s)",
+                [(ci, k + 1, c) for ci, pool in enumerate(pools) for k, c in enumerate(pool)],
+            )
+            row = cur.execute("select coalesce(max(seq), 0) from qms.ticket_events").fetchone()
+            before = int(row[0]) if row else 0
+        vacuum(url, "qms.tickets", "qms.ticket_events", "qms.counters", "qms.counter_services", "bench.pool")
+        point = pgbench_point(user_cmd, db, clients, duration, logdir, ["-n", "-D", "i=0", "-f", str(script)])
+        with psycopg.connect(url, autocommit=True) as conn:
+            row = conn.execute(
+                "select count(*) from qms.ticket_events where seq > %s and type = 'ticket.called' and tenant_id = %s",
+                (before, sc.tenant_id),
+            ).fetchone()
+        called = int(row[0]) if row else 0
+        # Every transaction must have called a ticket (an empty answer would flatter the figure).
+        point.ops_checked = called
+        point.ran_dry = point.ran_dry or called < round(point.txn_tps * max(1, round(duration)))
+        if not point.ran_dry:
+            return point
+        need *= 3
+    return point
 
 
 # -- report -----------------------------------------------------------------------------------------
@@ -442,10 +530,12 @@ def fmt(p: Point | None, ceiling: Point | None = None) -> str:
 
 def table(results: dict[int, dict[str, Point]]) -> str:
     head = (
-        "| clients | pgbench -N TPS (p50/p99 ms) | call_next alone, 1 service | call_next alone, 50 services "
+        "| clients | pgbench -N TPS (p50/p99 ms) | call_next via pgbench, 1 service "
+        "| call_next via pgbench, 50 services | call_next alone (psycopg), 1 service "
+        "| call_next alone (psycopg), 50 services "
         "| agent loop calls/s, 1 service | agent loop calls/s, 50 services "
         "| create_ticket 1 service | create_ticket 50 services | engine txn/s (agent loop, 1 / 50 svc) |\n"
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     rows = []
     for clients, r in sorted(results.items()):
@@ -453,7 +543,8 @@ def table(results: dict[int, dict[str, Point]]) -> str:
         a, b = r.get("call_a"), r.get("call_b")
         txn = f"{a.txn_tps:,.0f} / {b.txn_tps:,.0f}" if a and b else "-"
         rows.append(
-            f"| {clients} | {fmt(ceiling)} | {fmt(r.get('held_a'), ceiling)} | {fmt(r.get('held_b'), ceiling)} "
+            f"| {clients} | {fmt(ceiling)} | {fmt(r.get('pgb_a'), ceiling)} | {fmt(r.get('pgb_b'), ceiling)} "
+            f"| {fmt(r.get('held_a'), ceiling)} | {fmt(r.get('held_b'), ceiling)} "
             f"| {fmt(a, ceiling)} | {fmt(b, ceiling)} "
             f"| {fmt(r.get('create_a'), ceiling)} | {fmt(r.get('create_b'), ceiling)} | {txn} |"
         )
@@ -528,7 +619,9 @@ def main(argv: list[str] | None = None) -> int:
             # (a point that runs dry is redone with three times as many).
             r["held_a"] = bench_call_held(url, hot, n, duration, 1.3 * last.get("held_a", 800.0))
             r["held_b"] = bench_call_held(url, spread, n, duration, 1.3 * last.get("held_b", 800.0))
-            last.update({k: r[k].tps for k in ("call_a", "call_b", "held_a", "held_b")})
+            r["pgb_a"] = bench_call_pgbench(pgb, url, hot, n, duration, 1.3 * last.get("pgb_a", 1500.0), logdir)
+            r["pgb_b"] = bench_call_pgbench(pgb, url, spread, n, duration, 1.3 * last.get("pgb_b", 1500.0), logdir)
+            last.update({k: r[k].tps for k in ("call_a", "call_b", "held_a", "held_b", "pgb_a", "pgb_b")})
             results[n] = r
             print(f"{n:>3} clients: " + ", ".join(f"{k} {fmt(v)}" for k, v in r.items()), flush=True)
             for k, v in r.items():
@@ -541,7 +634,11 @@ def main(argv: list[str] | None = None) -> int:
 
     out = table(results)
     ratios = {
-        n: {k: 100 * r[k].tps / r["pgbench"].tps for k in ("held_a", "held_b") if k in r and r["pgbench"].tps}
+        n: {
+            k: 100 * r[k].tps / r["pgbench"].tps
+            for k in ("pgb_a", "pgb_b", "held_a", "held_b")
+            if k in r and r["pgbench"].tps
+        }
         for n, r in results.items()
     }
     body = (
@@ -553,15 +650,21 @@ def main(argv: list[str] | None = None) -> int:
         f"- pgbench: `pgbench -N -M prepared -c N -j min(N, nproc) -T {max(1, round(duration))}` "
         f"at scale {args.scale}\n\n"
         "Cells: operations/s (p50/p99 latency in ms) and, in bold, the share of pgbench -N TPS. "
-        "*call_next alone*: each client walks a pool of available counters and calls once per counter, so every "
-        "measured transaction is a call_next. *Agent loop*: one counter per client doing call_next → "
+        "*call_next via pgbench*: pgbench itself (same C client, connections and -M prepared as the ceiling) runs "
+        "`select api.call_next(...)` as its transaction, each client walking its own pool of available counters, "
+        "so every transaction is one call_next and calls a ticket (checked against the event log). "
+        "*call_next alone (psycopg)*: the same with Python client processes. "
+        "*Agent loop*: one counter per client doing call_next → "
         f"{' → '.join(finish)}; it counts calls, so each call costs {1 + len(finish)} transactions.\n\n"
         f"{out}\n"
-        "call_next alone (each call a transaction of its own, as pgbench's are), share of pgbench -N: "
+        "call_next via pgbench, share of pgbench -N: "
         + "; ".join(
-            f"{n} clients: 1 service {v.get('held_a', 0):.0f} %, 50 services {v.get('held_b', 0):.0f} %"
+            f"{n} clients: 1 service {v.get('pgb_a', 0):.0f} %, 50 services {v.get('pgb_b', 0):.0f} %"
             for n, v in sorted(ratios.items())
         )
+        + " (psycopg clients: "
+        + "; ".join(f"{n}: {v.get('held_a', 0):.0f} % / {v.get('held_b', 0):.0f} %" for n, v in sorted(ratios.items()))
+        + ")"
         + "\n"
     )
     print()
