@@ -4,8 +4,8 @@
     uv run python -m bench.gateway --quick    # small version, ~1 min
 
 One throwaway cluster (qms.pg.Cluster + qms.testing.TestDatabases, as bench/run.py), one real gateway
-process (uvicorn, 1 worker, uvloop + httptools as installed) and the event relay (``python -m qms.relay``),
-all on 127.0.0.1. Measured in the same run:
+(uvicorn with ``--workers`` processes, default min(2, CPUs) as ``qms up``; uvloop + httptools) and the event
+relay (``python -m qms.relay``), all on 127.0.0.1. Measured in the same run:
 
 1. ``POST /rpc/create_ticket`` at 1, 16 and 64 concurrent clients, into 1 service and spread over 10
    services: throughput and p50/p95/p99 latency. Each client is one coroutine with its own keep-alive
@@ -73,18 +73,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def pg_cpu_seconds(postmaster: int) -> float:
-    """CPU of the postmaster and all its children (backends, walwriter, …) that are alive now."""
-    total = cpu_seconds(postmaster)
+def tree_cpu_seconds(parent: int) -> float:
+    """CPU of a process and all its children that are alive now (postgres backends, uvicorn workers)."""
+    total = cpu_seconds(parent)
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 parts = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(parts[1]) == postmaster:
+            if int(parts[1]) == parent:
                 total += (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
     return total
+
+
+pg_cpu_seconds = tree_cpu_seconds
 
 
 def cpu_stall_us() -> int:
@@ -105,11 +108,11 @@ class Services:
     log_dir: Path
 
     def cpu(self) -> tuple[float, float, float]:
-        """(gateway, relay, postgres) CPU seconds so far."""
-        return cpu_seconds(self.gateway.pid), cpu_seconds(self.relay.pid), pg_cpu_seconds(self.postmaster)
+        """(gateway with its workers, relay, postgres) CPU seconds so far."""
+        return tree_cpu_seconds(self.gateway.pid), cpu_seconds(self.relay.pid), pg_cpu_seconds(self.postmaster)
 
 
-def start_services(url: str, log_dir: Path) -> Services:
+def start_services(url: str, log_dir: Path, workers: int = 1) -> Services:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QMS_", "PG"))}
     env.update(
         {
@@ -117,11 +120,13 @@ def start_services(url: str, log_dir: Path) -> Services:
             "QMS_JWT_SECRET": SECRET,
             "QMS_RATE_LIMIT_PER_IP": "0",
             "QMS_RATE_LIMIT_PER_TENANT": "0",
+            "QMS_GATEWAY_WORKERS": str(workers),
         }
     )
     port = free_port(18500 + os.getpid() % 1000)
     gw_cmd = [sys.executable, "-m", "uvicorn", "gateway.app:create_app", "--factory", "--host", "127.0.0.1"]
-    gw_cmd += ["--port", str(port), "--workers", "1", "--log-level", "warning", "--timeout-graceful-shutdown", "3"]
+    gw_cmd += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    gw_cmd += ["--timeout-graceful-shutdown", "3"]
     with (log_dir / "gateway.log").open("wb") as gw_log, (log_dir / "relay.log").open("wb") as relay_log:
         gateway = subprocess.Popen(gw_cmd, cwd=ROOT, env=env, stdout=gw_log, stderr=subprocess.STDOUT)
         relay = subprocess.Popen(
@@ -638,9 +643,10 @@ def fanout(
 
 
 def start_profile(py_spy: str, pid: int, duration: float, log_dir: Path) -> subprocess.Popen[bytes]:
-    """py-spy (not a project dependency: pass its path) sampling the gateway while the calls run."""
+    """py-spy (not a project dependency: pass its path) sampling the gateway (and its workers) during the calls."""
     out = log_dir / "gateway.pyspy.txt"
     cmd = [py_spy, "record", "--pid", str(pid), "--duration", str(max(1, int(duration))), "--rate", "200"]
+    cmd += ["--subprocesses"]
     cmd += ["--format", "raw", "--nonblocking", "--output", str(out)]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -751,6 +757,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ws-procs", type=int, default=4, help="processes for the display clients (default 4)")
     ap.add_argument("--call-rate", type=float, default=20.0, help="calls per second (default 20)")
     ap.add_argument("--call-seconds", type=float, default=None, help="seconds of calling (default 10, quick 5)")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=max(1, min(2, os.cpu_count() or 1)),
+        help="uvicorn worker processes of the gateway (default min(2, CPUs), as `qms up`)",
+    )
     ap.add_argument("--skip", default="", help="comma-separated phases to skip: http,fanout,overhead")
     ap.add_argument("--py-spy", default=None, help="path of py-spy: profile the gateway during the calls")
     ap.add_argument("--no-doc", action="store_true", help="print only; do not rewrite docs/benchmarks.md")
@@ -788,7 +800,7 @@ def main(argv: list[str] | None = None) -> int:
         auth_url = make_conninfo("", **{**conninfo_to_dict(url), "user": "qms_authenticator"})
         log_dir = base / "logs"
         log_dir.mkdir()
-        svc = start_services(url, log_dir)
+        svc = start_services(url, log_dir, args.workers)
         svc.postmaster = int((cluster.pgdata / "postmaster.pid").read_text().split()[0])
         print(f"cluster on port {cluster.port}, gateway at {svc.base}, relay pid {svc.relay.pid}", flush=True)
 
@@ -836,8 +848,9 @@ def main(argv: list[str] | None = None) -> int:
         f"open-file limit {nofile}; load average (1 min) {load_start[0]:.1f} at the start, "
         f"{load_end[0]:.1f} at the end",
         f"- Server: {info['postgres']} (settings as the engine benchmark)",
-        "- Gateway: uvicorn, 1 worker (uvloop, httptools), pool 2-20 connections, rate limits off, JSON access "
-        "log to a file; relay: `python -m qms.relay` (5 ms poll)",
+        f"- Gateway: uvicorn, {args.workers} worker{'s' if args.workers > 1 else ''} (uvloop, httptools; each "
+        "with its own pool of 2-20 connections and LISTEN connection), rate limits off, JSON access log to a file; "
+        "relay: `python -m qms.relay` (5 ms poll)",
         f"- HTTP clients: one coroutine + keep-alive httpx.AsyncClient connection each, in up to "
         f"{args.client_procs} processes; direct clients: one process + psycopg connection each",
         "- Everything (clients, gateway, relay, postgres) shares the same cores; CPU columns are "

@@ -1,20 +1,16 @@
 """The gateway application: ``uvicorn gateway.app:create_app --factory``.
 
 Lifespan opens the pool (as qms_authenticator), introspects the api schema and starts the realtime hub.
-One middleware gives every response an X-Request-Id, applies the rate limits, turns any escaped exception
-into a 500 without internals, records metrics and writes one JSON access-log line."""
+One pure-ASGI middleware (gateway.middleware.Envelope) gives every response an X-Request-Id, applies the rate
+limits, turns any escaped exception into a 500 without internals, records metrics and writes one JSON
+access-log line."""
 
 from __future__ import annotations
 
-import logging
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
-import jwt
 from broadcaster import Broadcast
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -22,40 +18,16 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway import errors, logs, metrics, openapi
+from gateway import errors, logs, openapi
 from gateway.config import ConfigError, Settings
 from gateway.db import Database
 from gateway.errors import ApiError
-from gateway.ratelimit import RateLimiter, retry_after
+from gateway.middleware import Envelope
 from gateway.realtime import Hub, PsycopgListenBackend
 from gateway.routes import auth as auth_routes
 from gateway.routes import health, realtime, rest, rpc
 
-log = logging.getLogger("gateway.access")
 ROOT = Path(__file__).resolve().parent.parent
-UNLIMITED_PATHS = ("/healthz", "/readyz", "/metrics")
-
-
-def _request_id(raw: str | None) -> str:
-    if raw:
-        try:
-            return str(uuid.UUID(raw))
-        except ValueError:
-            pass
-    return str(uuid.uuid4())
-
-
-def _tenant_of(request: Request, secret: str) -> str | None:
-    header = request.headers.get("authorization", "")
-    token = header[7:] if header[:7].lower() == "bearer " else request.query_params.get("token")
-    if not token:
-        return None
-    try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"])
-    except jwt.PyJWTError:
-        return None
-    tenant = claims.get("tenant_id")
-    return str(tenant) if tenant else None
 
 
 def _static_dir(settings: Settings) -> Path | None:
@@ -94,8 +66,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.hub = hub
-    per_ip = RateLimiter(settings.rate_limit_per_ip)
-    per_tenant = RateLimiter(settings.rate_limit_per_tenant)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
@@ -125,55 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         code = codes.get(exc.status_code, "HTTP_ERROR")
         return errors.error_response(request, ApiError(exc.status_code, code, str(exc.detail)))
 
-    @app.middleware("http")
-    async def envelope(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        rid = _request_id(request.headers.get("x-request-id"))
-        request.state.request_id = rid
-        tenant = _tenant_of(request, settings.jwt_secret)
-        response: Response
-        if request.url.path in UNLIMITED_PATHS:
-            wait = 0.0
-        else:
-            ip = request.client.host if request.client else "?"
-            wait = per_ip.take(ip)
-            scope = "ip"
-            if not wait and tenant:
-                wait, scope = per_tenant.take(tenant), "tenant"
-        if wait:
-            metrics.RATE_LIMITED.labels(scope).inc()
-            err = ApiError(
-                429,
-                "RATE_LIMITED",
-                f"too many requests (per {scope})",
-                hint="Slow down and retry later.",
-                headers={"Retry-After": retry_after(wait)},
-            )
-            response = errors.error_response(request, err)
-        else:
-            try:
-                response = await call_next(request)
-            except Exception:
-                log.exception("unhandled error", extra={"request_id": rid})
-                response = errors.error_response(request, errors.internal())
-        response.headers["X-Request-Id"] = rid
-        elapsed = time.perf_counter() - started
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
-        metrics.HTTP_LATENCY.labels(request.method, template, str(response.status_code)).observe(elapsed)
-        if response.status_code >= 400:
-            metrics.HTTP_ERRORS.labels(str(response.status_code), str(response.status_code)).inc()
-        extra: dict[str, Any] = {
-            "request_id": rid,
-            "method": request.method,
-            "path": request.url.path,
-            "status": response.status_code,
-            "latency_ms": round(elapsed * 1000, 2),
-            "tenant": tenant,
-            "branch": request.query_params.get("branch_id"),
-        }
-        log.info("request", extra=extra)
-        return response
+    app.add_middleware(Envelope, settings=settings, workers=settings.workers)
 
     if settings.cors_origins:
         app.add_middleware(

@@ -7,6 +7,7 @@ import hashlib
 import secrets
 import time
 import uuid
+from collections.abc import MutableMapping
 from typing import Any
 
 import jwt
@@ -66,8 +67,26 @@ def user_claims(
     return claims
 
 
+# Verified tokens → (claims, exp): clients send the same token on every request, and the signature check is
+# a good part of a cheap request's CPU. Only valid tokens are kept; exp is checked again on every hit.
+_VERIFIED: dict[tuple[str, str], tuple[dict[str, Any], float]] = {}
+VERIFIED_MAX = 10_000
+
+
 def decode(settings: Settings, token: str) -> dict[str, Any]:
-    """Verify signature, expiry and the role claim; the claims."""
+    """Verify signature, expiry and the role claim; the claims (shared: do not modify them)."""
+    key = (settings.jwt_secret, token)
+    hit = _VERIFIED.get(key)
+    if hit is not None and hit[1] > time.time():
+        return hit[0]
+    claims = _verify(settings, token)
+    if len(_VERIFIED) >= VERIFIED_MAX:
+        _VERIFIED.clear()
+    _VERIFIED[key] = (claims, float(claims["exp"]))
+    return claims
+
+
+def _verify(settings: Settings, token: str) -> dict[str, Any]:
     try:
         claims: dict[str, Any] = jwt.decode(
             token, settings.jwt_secret, algorithms=[ALGORITHM], options={"require": ["exp", "role"]}
@@ -80,6 +99,24 @@ def decode(settings: Settings, token: str) -> dict[str, Any]:
         raise ApiError(401, "INVALID_TOKEN", "the bearer token is not valid", hint="Log in again.") from exc
     if claims.get("role") not in TOKEN_ROLES:
         raise ApiError(401, "INVALID_TOKEN", "the token names an unknown role", hint="Log in again.")
+    return claims
+
+
+def cached_decode(scope: MutableMapping[str, Any], settings: Settings, token: str) -> dict[str, Any]:
+    """:func:`decode`, once per request: the outcome (claims or error) is kept in the request state."""
+    state: dict[str, Any] = scope.setdefault("state", {})
+    hit = state.get("jwt")
+    if hit is not None and hit[0] == token:
+        outcome = hit[1]
+    else:
+        try:
+            outcome = decode(settings, token)
+        except ApiError as exc:
+            outcome = exc
+        state["jwt"] = (token, outcome)
+    if isinstance(outcome, ApiError):
+        raise ApiError(outcome.status, outcome.code, outcome.message, hint=outcome.hint)
+    claims: dict[str, Any] = outcome
     return claims
 
 
@@ -118,7 +155,7 @@ def request_context(request: Request) -> RequestContext:
         return cached
     settings: Settings = request.app.state.settings
     token = bearer_token(request)
-    ctx = context_for_claims(request, decode(settings, token) if token else None)
+    ctx = context_for_claims(request, cached_decode(request.scope, settings, token) if token else None)
     request.state.ctx = ctx
     return ctx
 

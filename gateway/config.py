@@ -53,6 +53,9 @@ class Settings:
     realtime_buffer: int = 1000
     realtime_recheck_seconds: int = 30
     static_dir: str = ""
+    # uvicorn worker processes of this gateway (QMS_GATEWAY_WORKERS, set by `qms up` for its children):
+    # the in-memory rate limits of each process are divided by it.
+    workers: int = 1
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -91,4 +94,5 @@ class Settings:
             realtime_buffer=_int("QMS_REALTIME_BUFFER", 1000),
             realtime_recheck_seconds=_int("QMS_REALTIME_RECHECK_SECONDS", 30),
             static_dir=os.environ.get("QMS_STATIC_DIR", ""),
+            workers=max(1, _int("QMS_GATEWAY_WORKERS", 1)),
         )

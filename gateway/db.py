@@ -1,20 +1,23 @@
-"""One way to call an ``api`` function: a pooled connection as ``qms_authenticator``, one transaction per
-request with the token check, ``set_config('role', …)``, the request claims, headers and id, then
+"""One way to call an ``api`` function: a pooled connection as ``qms_authenticator``, one pipeline per
+request (one round trip, one implicit transaction): the token check (raises PT401 TOKEN_REVOKED),
+``set_config('role', …)`` with the request claims, headers and id, then
 ``select api.<fn>(<arg> => $1::<type>, …)`` built from catalog identifiers only."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import AsyncConnection, sql
+from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from gateway import errors
@@ -189,8 +192,35 @@ class RequestContext:
     request_id: str
     anonymous: bool
 
+    def enter_params(self, statement_timeout_ms: int) -> tuple[str, str, str, str, str]:
+        return (
+            self.role,
+            json.dumps(self.claims),
+            json.dumps(self.headers),
+            self.request_id,
+            str(statement_timeout_ms),
+        )
+
+    def check_params(self) -> tuple[Any, Any, str, int | None]:
+        tv = self.claims.get("tv")
+        return self.claims.get("tenant_id"), self.claims.get("sub"), self.role, tv if isinstance(tv, int) else None
+
+
+# Raises PT401 TOKEN_REVOKED; in a pipeline the statements after it are then skipped by the server.
+CHECK_SQL = "select qms.auth_require_token_valid(%s::uuid, %s, %s, %s::int)"
+# `set role` is refused inside a security definer function, so it is a statement of its own.
+ENTER_SQL = (
+    "select set_config('role', %s, true), set_config('request.jwt.claims', %s, true),"
+    " set_config('request.headers', %s, true), set_config('request.id', %s, true),"
+    " set_config('statement_timeout', %s, true)"
+)
+
 
 class Database:
+    """The pool runs in autocommit mode: a request is one pipeline (token check, ``set_config``, the call)
+    ended by one Sync, which the server runs as one implicit transaction: one round trip, all or nothing
+    (an error rolls back everything before it and skips everything after it)."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.pool = AsyncConnectionPool(
@@ -198,7 +228,7 @@ class Database:
             min_size=settings.pool_min,
             max_size=settings.pool_max,
             open=False,
-            kwargs={"application_name": "qms-gateway"},
+            kwargs={"application_name": "qms-gateway", "autocommit": True},
             timeout=10,
         )
         self.catalog = Catalog()
@@ -217,7 +247,6 @@ class Database:
                 return
             async with self.pool.connection() as conn:
                 await self.catalog.load(conn)
-                await conn.rollback()
 
     async def resolve(self, name: str, given: set[str]) -> Function:
         if name not in self.catalog.functions:
@@ -229,16 +258,63 @@ class Database:
         return await self.transaction(None, work)
 
     async def transaction(self, ctx: RequestContext | None, work: Callable[[AsyncConnection[Any]], Awaitable[T]]) -> T:
-        """One transaction under the caller's role and claims; serialization failures are retried."""
+        """``work`` in one explicit transaction under the caller's role and claims (BEGIN, token check and
+        ``set_config`` in one round trip); serialization failures are retried."""
+
+        async def run(conn: AsyncConnection[Any]) -> T:
+            try:
+                async with conn.pipeline():
+                    await conn.execute("begin")
+                    if ctx is not None:
+                        await self._queue_enter(conn, ctx)
+                result = await work(conn)
+                await conn.execute("commit")
+            except BaseException:
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    with contextlib.suppress(Exception):
+                        await conn.rollback()
+                raise
+            return result
+
+        return await self._attempts(ctx, run)
+
+    async def check(self, ctx: RequestContext) -> None:
+        """Only the token check (realtime authentication and re-checks): one round trip."""
+
+        async def run(conn: AsyncConnection[Any]) -> None:
+            async with conn.pipeline():
+                await self._queue_enter(conn, ctx)
+
+        await self._attempts(ctx, run)
+
+    async def fetch_one(
+        self, ctx: RequestContext, query: str | sql.Composed, params: Sequence[Any]
+    ) -> tuple[Any, ...] | None:
+        """One statement under the caller's role and claims, in one pipeline (one round trip); its first row."""
+
+        async def run(conn: AsyncConnection[Any]) -> tuple[Any, ...] | None:
+            async with conn.pipeline():
+                await self._queue_enter(conn, ctx)
+                cur = await conn.execute(query, params)
+            return await cur.fetchone()
+
+        return await self._attempts(ctx, run)
+
+    async def _attempts(self, ctx: RequestContext | None, run: Callable[[AsyncConnection[Any]], Awaitable[T]]) -> T:
         attempts = max(self.settings.serialization_retries, 0) + 1
         for attempt in range(attempts):
             try:
-                async with self.pool.connection() as conn, conn.transaction():
-                    if ctx is not None:
-                        await self._enter(conn, ctx)
-                    return await work(conn)
-            except RETRYABLE:
-                log.info("serialization failure, retrying", extra={"attempt": attempt + 1})
+                async with self.pool.connection() as conn:
+                    try:
+                        return await run(conn)
+                    except psycopg.errors.InvalidSqlStatementName:
+                        # psycopg counts a statement as prepared when its Parse was queued in a pipeline
+                        # that an earlier error aborted (the server skipped it). The statement did not run
+                        # (its implicit transaction rolled back): drop the connection and run it again.
+                        await conn.close()
+                        raise
+            except (*RETRYABLE, psycopg.errors.InvalidSqlStatementName) as exc:
+                log.info("retrying", extra={"attempt": attempt + 1, "sqlstate": exc.sqlstate})
                 await asyncio.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))  # noqa: S311
             except PoolTimeout as exc:
                 raise ApiError(503, "DATABASE_UNAVAILABLE", "no database connection available", hint="Retry.") from exc
@@ -252,34 +328,11 @@ class Database:
             headers={"Retry-After": "1"},
         )
 
-    async def _enter(self, conn: AsyncConnection[Any], ctx: RequestContext) -> None:
+    async def _queue_enter(self, conn: AsyncConnection[Any], ctx: RequestContext) -> None:
+        """Queue (pipeline mode) the token check and the ``set_config`` of role, claims, headers and id."""
         if not ctx.anonymous:
-            claims = ctx.claims
-            tv = claims.get("tv")
-            cur = await conn.execute(
-                "select qms.auth_token_valid(%s::uuid, %s, %s, %s::int)",
-                (claims.get("tenant_id"), claims.get("sub"), ctx.role, tv if isinstance(tv, int) else None),
-            )
-            row = await cur.fetchone()
-            if not row or not row[0]:
-                raise ApiError(
-                    401,
-                    "TOKEN_REVOKED",
-                    "this token is no longer valid (account disabled, device revoked or token version changed)",
-                    hint="Log in again (users) or issue a new device token (admins).",
-                )
-        await conn.execute(
-            "select set_config('role', %s, true), set_config('request.jwt.claims', %s, true),"
-            " set_config('request.headers', %s, true), set_config('request.id', %s, true),"
-            " set_config('statement_timeout', %s, true)",
-            (
-                ctx.role,
-                json.dumps(ctx.claims),
-                json.dumps(ctx.headers),
-                ctx.request_id,
-                str(self.settings.statement_timeout_ms),
-            ),
-        )
+            await conn.execute(CHECK_SQL, ctx.check_params())
+        await conn.execute(ENTER_SQL, ctx.enter_params(self.settings.statement_timeout_ms))
 
     async def call(
         self, ctx: RequestContext, name: str, args: dict[str, Any], *, from_query: bool = False
@@ -293,13 +346,9 @@ class Database:
         params = [to_param(by_name[n], args[n], from_query=from_query) for n in names]
         query = call_query(fn, names)
 
-        async def work(conn: AsyncConnection[Any]) -> str | None:
-            cur = await conn.execute(query, params)
-            row = await cur.fetchone()
-            return None if fn.returns_void or row is None else row[0]
-
         try:
-            return fn, await self.transaction(ctx, work)
+            row = await self.fetch_one(ctx, query, params)
+            return fn, None if fn.returns_void or row is None else row[0]
         except ApiError as exc:
             if exc.code == "INVALID_ARGUMENTS":
                 # The function may have been replaced since the last introspection.

@@ -27,7 +27,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
+class _DropAbortedPipeline(logging.Filter):
+    """psycopg warns "error ignored terminating <pipeline>: pipeline aborted" when a request's pipeline ends
+    with the error the gateway already answers (e.g. PT401 TOKEN_REVOKED): expected, not worth a line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            str(record.msg).startswith("error ignored terminating") and "pipeline aborted" in record.getMessage()
+        )
+
+
 def setup() -> None:
+    psycopg_log = logging.getLogger("psycopg")
+    if not any(isinstance(f, _DropAbortedPipeline) for f in psycopg_log.filters):
+        psycopg_log.addFilter(_DropAbortedPipeline())
     root = logging.getLogger("gateway")
     if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         return

@@ -37,6 +37,22 @@ NOTIFY_QUEUE = Gauge(
 )
 RATE_LIMITED = Counter("qms_rate_limited_total", "Requests refused by the rate limiter", ["scope"], registry=REGISTRY)
 
+_latency_children: dict[tuple[str, str, int], Any] = {}
+
+
+def observe_http(method: str, route: str, status: int, seconds: float) -> None:
+    """One request into the latency histogram (label children cached: ``labels()`` is not free) and, for
+    an error status, into the error counter."""
+    key = (method, route, status)
+    child = _latency_children.get(key)
+    if child is None:
+        if len(_latency_children) > 10_000:  # route templates bound this; a guard all the same
+            _latency_children.clear()
+        child = _latency_children[key] = HTTP_LATENCY.labels(method, route, str(status))
+    child.observe(seconds)
+    if status >= 400:
+        HTTP_ERRORS.labels(str(status), str(status)).inc()
+
 
 async def render(db: Database | None, hub: Hub | None) -> tuple[bytes, str]:
     """Sample the gauges that are cheaper to read on scrape, then render the registry."""

@@ -130,11 +130,26 @@ def _kill_group(pgid: int, sig: signal.Signals) -> None:
 
 
 # -- what runs -----------------------------------------------------------------------------------
+def gateway_workers(env: dict[str, str] | None = None) -> int:
+    """uvicorn worker processes of the gateway: QMS_GATEWAY_WORKERS, default min(2, CPU count).
+    Each worker has its own pool and LISTEN connection, so HTTP and realtime fan-out use that many cores."""
+    raw = (env if env is not None else os.environ).get("QMS_GATEWAY_WORKERS", "").strip()
+    if raw:
+        try:
+            return max(1, int(raw))
+        except ValueError:
+            log.warning("QMS_GATEWAY_WORKERS=%r is not an integer: using the default", raw)
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def gateway_child(url: str, secret: str, host: str, port: int, env: dict[str, str]) -> ChildSpec:
+    workers = gateway_workers(env)
     argv = [sys.executable, "-m", "uvicorn", "gateway.app:create_app", "--factory", "--host", host, "--port", str(port)]
+    argv += ["--workers", str(workers)]
     # Open WebSocket/SSE streams would otherwise hold a graceful shutdown until the kill timeout.
     argv += ["--timeout-graceful-shutdown", str(int(STOP_TIMEOUT // 2))]
-    return ChildSpec("gateway", argv, {**env, "QMS_DATABASE_URL": url, "QMS_JWT_SECRET": secret})
+    child_env = {**env, "QMS_DATABASE_URL": url, "QMS_JWT_SECRET": secret, "QMS_GATEWAY_WORKERS": str(workers)}
+    return ChildSpec("gateway", argv, child_env)
 
 
 def relay_child(url: str, env: dict[str, str]) -> ChildSpec | None:

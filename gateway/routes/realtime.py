@@ -11,7 +11,6 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
-from psycopg import AsyncConnection
 
 from gateway import auth
 from gateway.config import Settings
@@ -26,7 +25,7 @@ SSE_KEEPALIVE = 15.0
 
 async def authenticate(db: Database, settings: Settings, ctx_source: Any, token: str) -> RequestContext:
     """Decode the token and check it is still valid in the database (tv, active)."""
-    claims = auth.decode(settings, token)
+    claims = auth.cached_decode(ctx_source.scope, settings, token)
     if claims.get("role") == auth.ANON_ROLE or not claims.get("tenant_id"):
         raise ApiError(401, "AUTH_REQUIRED", "realtime needs a tenant token", hint="Pass ?token=<access token>.")
     ctx = auth.context_for_claims(ctx_source, claims)
@@ -35,13 +34,10 @@ async def authenticate(db: Database, settings: Settings, ctx_source: Any, token:
 
 
 async def check(db: Database, ctx: RequestContext) -> None:
-    async def noop(conn: AsyncConnection[Any]) -> None:
-        return None
-
     exp = ctx.claims.get("exp")
     if isinstance(exp, int) and exp < time.time():
         raise ApiError(401, "TOKEN_EXPIRED", "the access token has expired", hint="Send a fresh token.")
-    await db.transaction(ctx, noop)
+    await db.check(ctx)
 
 
 async def authorize(db: Database, ctx: RequestContext, client: Client, topics: list[str]) -> None:
@@ -76,12 +72,8 @@ async def in_database_scope(db: Database, ctx: RequestContext, topic: str) -> bo
     else:
         return True
 
-    async def work(conn: AsyncConnection[Any]) -> bool:
-        cur = await conn.execute(query, (target,))
-        row = await cur.fetchone()
-        return bool(row and row[0])
-
-    return await db.transaction(ctx, work)
+    row = await db.fetch_one(ctx, query, (target,))
+    return bool(row and row[0])
 
 
 def _error_frame(exc: ApiError, request_id: str | None = None) -> str:
@@ -107,11 +99,12 @@ async def websocket_endpoint(ws: WebSocket, token: str | None = None) -> None:
             await ws.send_text(_error_frame(err))
             await ws.close(code=4401)
         return
-    client = Client.from_claims(ctx.claims, settings.realtime_buffer)
-    hub.register(client)
+    # Frames are written by Client.offer itself (no sender task per client); see gateway.realtime.Client.
+    client = Client.from_claims(ctx.claims, settings.realtime_buffer, send=ws.send_text)
     await ws.send_text(json.dumps({"type": "welcome", "role": ctx.role, "tenant_id": client.tenant_id}))
+    hub.register(client)
     tasks = [
-        asyncio.create_task(_ws_sender(ws, client)),
+        asyncio.create_task(client.broken.wait()),
         asyncio.create_task(_ws_receiver(ws, db, settings, hub, client, ctx)),
         asyncio.create_task(_recheck(db, ctx, settings.realtime_recheck_seconds)),
     ]
@@ -127,11 +120,7 @@ async def websocket_endpoint(ws: WebSocket, token: str | None = None) -> None:
         for task in tasks:
             task.cancel()
         hub.unregister(client)
-
-
-async def _ws_sender(ws: WebSocket, client: Client) -> None:
-    while True:
-        await ws.send_text(await client.queue.get())
+        client.close()
 
 
 async def _recheck(db: Database, ctx: RequestContext, every: int) -> None:

@@ -2,7 +2,7 @@
 -- tv), and the device last_seen_at it records. Called as the owner (grants: auth_grants_rls.sql).
 begin;
 set search_path = tests, public;
-select plan(42);
+select plan(48);
 
 -- fixtures (as the owner) ------------------------------------------------------------------------------
 select set_config('fx.ta', qms.create_tenant('Tenant A', 'tenant-a')::text, true);
@@ -113,6 +113,20 @@ select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('agent')::text, 'qms_dev
           'a user id presented as a device is not valid');
 select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('kiosk')::text, 'qms_agent', 2), false,
           'a device id presented as a user (with tv) is not valid');
+
+-- tokens of other roles that name a device: subject to the device's revocation ----------------------------------
+select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('kiosk')::text, 'qms_agent', null), true,
+          'without tv, a token of another role naming an active device is valid');
+select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('revoked')::text, 'qms_agent', null), false,
+          'without tv, a token of another role naming a revoked device is not valid');
+select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('pending')::text, 'qms_admin', null), false,
+          'without tv, a token of another role naming a pending device is not valid');
+select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('revoked')::text, 'qms_worker', null), false,
+          'a worker token naming a revoked device is not valid');
+select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('kiosk')::text, 'qms_worker', null), true,
+          'a worker token naming an active device is valid');
+select is(qms.auth_token_valid(tests.fx('ta'), gen_random_uuid()::text, 'qms_worker', null), true,
+          'a worker token whose uuid sub names no device stays valid');
 
 -- inactive tenant ------------------------------------------------------------------------------------------
 update qms.tenants set is_active = false where tenant_id = tests.fx('ta');

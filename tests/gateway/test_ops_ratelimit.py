@@ -76,3 +76,32 @@ def test_health_ready_metrics_and_logs(gateway: Gateway) -> None:
     lines = [json.loads(line) for line in gateway.logs().splitlines() if line.startswith("{")]
     mine = [entry for entry in lines if entry.get("request_id") == r.headers["x-request-id"]]
     assert mine and mine[0]["status"] == 404 and mine[0]["tenant"] == t.tenant_id and "latency_ms" in mine[0]
+
+
+def test_worker_count_setting_and_per_worker_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`qms up` starts QMS_GATEWAY_WORKERS uvicorn workers (default min(2, CPUs)) and tells them the count; each
+    worker's in-memory buckets then hold 1/N of the configured limit (0 = off stays off)."""
+    from gateway.config import Settings
+    from gateway.middleware import Envelope
+    from qms import up
+
+    monkeypatch.setattr(up.os, "cpu_count", lambda: 8)
+    assert up.gateway_workers({}) == 2
+    monkeypatch.setattr(up.os, "cpu_count", lambda: 1)
+    assert up.gateway_workers({}) == 1
+    assert up.gateway_workers({"QMS_GATEWAY_WORKERS": "3"}) == 3
+    assert up.gateway_workers({"QMS_GATEWAY_WORKERS": "0"}) == 1
+    spec = up.gateway_child("postgresql://x/db", "s" * 40, "127.0.0.1", 8000, {"QMS_GATEWAY_WORKERS": "3"})
+    assert spec.argv[spec.argv.index("--workers") + 1] == "3" and spec.env["QMS_GATEWAY_WORKERS"] == "3"
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        raise AssertionError("not called")
+
+    settings = Settings("postgresql://x/db", "s" * 40, rate_limit_per_ip=1200, rate_limit_per_tenant=0)
+    one, three = Envelope(app, settings, workers=1), Envelope(app, settings, workers=3)
+    assert one.per_ip.capacity == 1200 and three.per_ip.capacity == 400
+    assert not three.per_tenant.enabled
+    monkeypatch.setenv("QMS_JWT_SECRET", "s" * 40)
+    monkeypatch.setenv("QMS_DATABASE_URL", "postgresql://x/db")
+    monkeypatch.setenv("QMS_GATEWAY_WORKERS", "2")
+    assert Settings.from_env().workers == 2

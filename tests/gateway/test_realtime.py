@@ -3,6 +3,7 @@ tenants or outside scope; a lost LISTEN connection is noticed, restored, and cli
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -233,3 +234,46 @@ def test_slow_client_buffer_is_bounded() -> None:
     # after the resync marker, newer events follow in order
     tail = [json.loads(m)["seq"] for m in items[items.index(RESYNC) + 1 :]]
     assert tail == sorted(tail) and tail[-1] == 11
+
+
+def test_websocket_frames_are_written_eagerly_and_in_order_when_a_client_is_slow() -> None:
+    """Client.offer writes a frame at once when the send does not wait; once a send waits (slow reader), the
+    frames after it queue behind it, bounded, and go out in order when the socket drains."""
+
+    async def scenario() -> None:
+        sent: list[str] = []
+        writable = asyncio.Event()
+        writable.set()
+        tasks_before = len(asyncio.all_tasks())
+
+        async def send(text: str) -> None:
+            await writable.wait()
+            sent.append(text)
+
+        client = Client("t", "qms_admin", "s", None, buffer=3, send=send)
+        client.offer("a")
+        client.offer("b")
+        assert sent == ["a", "b"] and len(asyncio.all_tasks()) == tasks_before  # no task per frame
+        writable.clear()
+        for text in ("c", "d", "e"):
+            client.offer(text)
+        assert sent == ["a", "b"] and client.queue.qsize() == 2  # c waits in its send, d and e queue
+        writable.set()
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert sent == ["a", "b", "c", "d", "e"] and client.queue.empty()
+        client.offer("f")
+        assert sent[-1] == "f"
+        writable.clear()
+        for i in range(10):  # a reader that stays slow: the backlog is dropped for one resync marker
+            client.offer(str(i))
+        assert client.queue.qsize() <= 3 and client.dropped >= 1
+        writable.set()
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert sent[6] == "0" and RESYNC in sent and sent[-1] == "9"
+        client.close()
+        client.offer("after close")
+        assert sent[-1] == "9"
+
+    asyncio.run(scenario())

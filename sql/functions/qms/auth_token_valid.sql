@@ -4,6 +4,9 @@
 -- devices.token_version. Worker tokens carry no tv and are always valid (rotate the secret to revoke).
 -- Tokens without tv (minted by operators with the CLI) skip the version check: they are valid while the
 -- tenant is active and, when sub names a user or device, while that user or device is active.
+-- Whatever the role claim (worker tokens included), a token whose sub names a device of its tenant is
+-- subject to that device's revocation: it is valid only while the device is active (and, for a role other
+-- than qms_device, only without tv, as a device has no user token_version).
 -- A valid device request also records last_seen_at, at most once a minute (cheap: no write otherwise).
 -- Transition: none. Errors: none (false means 401 TOKEN_REVOKED). Lookups by primary key.
 create or replace function qms.auth_token_valid(p_tenant_id uuid, p_sub text, p_role text, p_tv integer)
@@ -15,14 +18,22 @@ as $$
 declare
     v_ok boolean;
     v_seen timestamptz;
+    v_is_uuid boolean := p_sub ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+    v_device_active boolean;
 begin
     if p_role = 'qms_worker' then
-        return true;
+        if p_tenant_id is null or not coalesce(v_is_uuid, false) then
+            return true;
+        end if;
+        -- a worker token that names a device stands or falls with the device
+        select d.status = 'active' into v_device_active
+        from qms.devices d where d.tenant_id = p_tenant_id and d.device_id = p_sub::uuid;
+        return coalesce(v_device_active, true);
     end if;
     if p_tenant_id is null then
         return false;
     end if;
-    if p_sub is null or p_sub !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+    if not coalesce(v_is_uuid, false) then
         return p_tv is null and exists (select 1 from qms.tenants t where t.tenant_id = p_tenant_id and t.is_active);
     end if;
     if p_role = 'qms_device' then
@@ -42,8 +53,12 @@ begin
     from qms.users u join qms.tenants t on t.tenant_id = u.tenant_id
     where u.tenant_id = p_tenant_id and u.user_id = p_sub::uuid;
     if not found and p_tv is null then
-        -- an operator-minted token whose sub is no user (a service identity): the tenant must be active
-        select t.is_active into v_ok from qms.tenants t where t.tenant_id = p_tenant_id;
+        -- an operator-minted token whose sub is no user: when it names a device the device must be active,
+        -- otherwise (a service identity) the tenant must be
+        select d.status = 'active' into v_device_active
+        from qms.devices d where d.tenant_id = p_tenant_id and d.device_id = p_sub::uuid;
+        select t.is_active and coalesce(v_device_active, true) into v_ok
+        from qms.tenants t where t.tenant_id = p_tenant_id;
     end if;
     return coalesce(v_ok, false);
 end
