@@ -137,6 +137,7 @@ async def refresh(body: RefreshIn, request: Request) -> TokenOut:
         messages = {
             "expired": ("REFRESH_TOKEN_EXPIRED", "the refresh token has expired"),
             "reused": ("REFRESH_TOKEN_REUSED", "this refresh token was already used; the session is revoked"),
+            "revoked": ("SESSION_ENDED", "the session has ended (logout, password change or disabled account)"),
             "disabled": ("USER_DISABLED", "the account is disabled"),
         }
         code, message = messages.get(status, ("INVALID_REFRESH_TOKEN", "the refresh token is not valid"))

@@ -190,7 +190,7 @@ select is((select revoked_at from qms.refresh_tokens where token_hash = tests.to
           'reuse leaves the user''s other sessions (families) alone');
 select is((select status from qms.auth_rotate_refresh(tests.fx('ta'), tests.token_hash('a-r4'), tests.token_hash('a-r5'),
                                                       now() + interval '30 days')),
-          'reused', 'the family''s last token is dead after the reuse');
+          'revoked', 'the family''s last token is dead after the reuse');
 
 -- rotate: disabled user or tenant ------------------------------------------------------------------------
 select set_config('fx.fam4', gen_random_uuid()::text, true);
@@ -216,7 +216,7 @@ select is((select status from qms.auth_rotate_refresh(tests.fx('ta'), tests.toke
 update qms.tenants set is_active = true where tenant_id = tests.fx('ta');
 select is((select status from qms.auth_rotate_refresh(tests.fx('ta'), tests.token_hash('c-live-3'),
                                                       tests.token_hash('c-live-4'), now() + interval '1 day')),
-          'reused', 'a token revoked by a disabled rotation stays dead after re-activation');
+          'revoked', 'a token revoked by a disabled rotation stays dead after re-activation (revoked, not reused)');
 
 -- qms.auth_revoke_refresh (logout) -------------------------------------------------------------------------
 select set_config('fx.fam5', gen_random_uuid()::text, true);
@@ -239,7 +239,7 @@ select is((select revoked_at from qms.refresh_tokens where token_hash = tests.to
           '... and revokes nothing');
 select is((select status from qms.auth_rotate_refresh(tests.fx('ta'), tests.token_hash('l-2'), tests.token_hash('l-3'),
                                                       now() + interval '1 day')),
-          'reused', 'refreshing with a logged-out token is reused');
+          'revoked', 'refreshing with a logged-out token: the session ended (not reuse)');
 select is(qms.auth_revoke_refresh(tests.fx('ta'), tests.token_hash('a-other')), true,
           'logout with a token of the other family revokes it');
 
@@ -291,7 +291,7 @@ select is((select revoked_at from qms.refresh_tokens where token_hash = tests.to
           'other users'' refresh tokens are untouched');
 select is((select status from qms.auth_rotate_refresh(tests.fx('ta'), tests.token_hash('p-1'), tests.token_hash('p-3'),
                                                       now() + interval '1 day')),
-          'reused', 'a refresh token from before the password change no longer refreshes');
+          'revoked', 'a refresh token from before the password change no longer refreshes');
 select lives_ok(format($$ select qms.set_user_password_hash(%L, %L, '$argon2i$v=19$m=4096,t=3,p=1$c2FsdA$aA'),
                                  qms.set_user_password_hash(%L, %L, '$argon2d$v=19$m=4096,t=3,p=1$c2FsdA$aA') $$,
                        tests.fx('ta'), tests.fx('carol'), tests.fx('ta'), tests.fx('carol')),

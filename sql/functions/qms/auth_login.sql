@@ -55,8 +55,9 @@ comment on function qms.auth_issue_refresh(uuid, uuid, bytea, uuid, timestamptz,
     'Store a refresh token hash for a user (login or rotation). PT401 USER_DISABLED. Gateway only.';
 
 -- qms.auth_rotate_refresh: exchange a refresh token for its successor, atomically.
--- Status column: ok | invalid (unknown) | expired | reused (an already rotated or revoked token: the whole
--- family is revoked, which commits, so the caller must not raise) | disabled (user or tenant inactive).
+-- Status column: ok | invalid (unknown) | expired | revoked (revoked without a successor: logout, password
+-- change, disabled user; the session has ended) | reused (an already rotated token: the whole family is
+-- revoked, which commits, so the caller must not raise) | disabled (user or tenant inactive).
 -- On ok the old row is revoked and replaced_by the new one, and the user's current claims are returned.
 -- Locking: the presented row, for update (two concurrent refreshes with the same token: one wins, the
 -- other sees it rotated and revokes the family).
@@ -77,6 +78,12 @@ begin
     where r.tenant_id = p_tenant_id and r.token_hash = p_old_hash for update;
     if not found then
         return query select 'invalid', null::uuid, null::text, null::uuid[], null::uuid[], null::integer;
+        return;
+    end if;
+    if v_old.revoked_at is not null and v_old.replaced_by is null then
+        -- Revoked without a successor: logout, or the user was disabled. The session has ended; nothing was
+        -- replayed, so this is not reuse.
+        return query select 'revoked', v_old.user_id, null::text, null::uuid[], null::uuid[], null::integer;
         return;
     end if;
     if v_old.revoked_at is not null then
@@ -107,7 +114,7 @@ begin
 end
 $$;
 comment on function qms.auth_rotate_refresh(uuid, bytea, bytea, timestamptz) is
-    'Rotate a refresh token: status ok|invalid|expired|reused|disabled plus the user''s claims on ok. '
+    'Rotate a refresh token: status ok|invalid|expired|revoked|reused|disabled plus the user''s claims on ok. '
     'Reuse of a rotated token revokes its family. Gateway only.';
 
 -- qms.auth_revoke_refresh: logout. Revokes the presented token's whole family (every rotation of that
