@@ -230,7 +230,6 @@ class Point:
     errors: int = 0
     ran_dry: bool = False
     first_error: str = ""
-    ops_checked: int = 0
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -495,7 +494,6 @@ def bench_call_pgbench(
         called = int(row[0]) if row else 0
         retire_counters(url, sc, [c for pool in pools for c in pool])
         # Every transaction must have called a ticket (an empty answer would flatter the figure).
-        point.ops_checked = called
         point.ran_dry = point.ran_dry or called < round(point.txn_tps * max(1, round(duration)))
         if not point.ran_dry:
             return point

@@ -40,7 +40,7 @@ create or replace function qms.claims_load(p_key text) returns text
 as $$
 declare
     v_src text := coalesce(current_setting('request.jwt.claims', true), '');
-    v_claims jsonb := coalesce(nullif(v_src, ''), '{}')::jsonb;
+    v_claims jsonb := qms.current_claims();
     v_tenant text;
     v_branches text;
     v_counters text;
