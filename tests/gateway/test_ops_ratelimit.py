@@ -93,6 +93,7 @@ def test_worker_count_setting_and_per_worker_limits(monkeypatch: pytest.MonkeyPa
     assert up.gateway_workers({"QMS_GATEWAY_WORKERS": "0"}) == 1
     spec = up.gateway_child("postgresql://x/db", "s" * 40, "127.0.0.1", 8000, {"QMS_GATEWAY_WORKERS": "3"})
     assert spec.argv[spec.argv.index("--workers") + 1] == "3" and spec.env["QMS_GATEWAY_WORKERS"] == "3"
+    assert spec.argv[spec.argv.index("--ws-per-message-deflate") + 1] == "false"
 
     async def app(scope: object, receive: object, send: object) -> None:
         raise AssertionError("not called")
