@@ -114,11 +114,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["x-request-id", "retry-after"],
         )
 
-    app.include_router(auth_routes.router)
-    app.include_router(rest.router)
-    app.include_router(rpc.router)
-    app.include_router(realtime.router)
-    app.include_router(health.router)
+    # /rpc first: the hot path matches at once. The routers' routes join the app's own list rather than
+    # being included: an included router is matched through per-route wrappers on every request (a good
+    # part of a cheap request's CPU), and none of ours has include-time settings (prefix, dependencies).
+    app.router.routes[0:0] = rpc.ROUTES
+    for router in (auth_routes.router, rest.router, realtime.router, health.router):
+        app.router.routes.extend(router.routes)
     static = _static_dir(settings)
     if static is not None:
         app.mount("/apps", StaticFiles(directory=static, html=True), name="apps")

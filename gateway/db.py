@@ -1,6 +1,6 @@
 """One way to call an ``api`` function: a pooled connection as ``qms_authenticator``, one pipeline per
-request (one round trip, one implicit transaction): the token check (raises PT401 TOKEN_REVOKED),
-``set_config('role', …)`` with the request claims, headers and id, then
+request (one round trip, one implicit transaction): the token check (raises PT401 TOKEN_REVOKED) and
+``set_config('role', …)`` with the request claims, headers and id in one statement, then
 ``select api.<fn>(<arg> => $1::<type>, …)`` built from catalog identifiers only."""
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection, AsyncCursor, sql
 from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
@@ -72,17 +73,32 @@ class Function:
     returns_void: bool
     return_type: str
     description: str | None
+    # The call statement per tuple of argument names, built once (see :meth:`query`).
+    _queries: dict[tuple[str, ...], str] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def readonly(self) -> bool:
         return self.volatility in ("i", "s")
 
-    @property
-    def required(self) -> set[str]:
-        return {a.name for a in self.args if not a.has_default}
+    @cached_property
+    def by_name(self) -> dict[str, Arg]:
+        return {a.name: a for a in self.args}
+
+    @cached_property
+    def required(self) -> frozenset[str]:
+        return frozenset(a.name for a in self.args if not a.has_default)
 
     def accepts(self, names: set[str]) -> bool:
-        return self.required <= names <= {a.name for a in self.args}
+        return self.required <= names and names <= self.by_name.keys()
+
+    def query(self, names: tuple[str, ...]) -> str:
+        """The SQL text of a call with these named arguments (clients send the same few shapes)."""
+        text = self._queries.get(names)
+        if text is None:
+            if len(self._queries) >= 64:  # a bound against clients that vary the argument order
+                self._queries.clear()
+            text = self._queries[names] = call_query(self, list(names)).as_string()
+        return text
 
 
 def _function_of(row: tuple[Any, ...]) -> Function | None:
@@ -119,7 +135,10 @@ class Catalog:
         candidates = self.functions.get(name)
         if not candidates:
             raise ApiError(404, "UNKNOWN_FUNCTION", f"no api function named {name!r}", hint="See /openapi.json.")
-        matching = sorted((f for f in candidates if f.accepts(given)), key=lambda f: len(f.args))
+        if len(candidates) == 1:
+            matching = candidates if candidates[0].accepts(given) else []
+        else:
+            matching = sorted((f for f in candidates if f.accepts(given)), key=lambda f: len(f.args))
         if not matching:
             expected = [{"name": a.name, "type": a.type, "required": not a.has_default} for a in candidates[0].args]
             raise ApiError(
@@ -166,7 +185,7 @@ def to_param(arg: Arg, value: Any, *, from_query: bool) -> str | None:
 
 
 def call_query(fn: Function, names: list[str]) -> sql.Composed:
-    by_name = {a.name: a for a in fn.args}
+    by_name = fn.by_name
     call = sql.SQL("{}.{}({})").format(
         sql.Identifier("api"),
         sql.Identifier(fn.name),
@@ -206,14 +225,16 @@ class RequestContext:
         return self.claims.get("tenant_id"), self.claims.get("sub"), self.role, tv if isinstance(tv, int) else None
 
 
-# Raises PT401 TOKEN_REVOKED; in a pipeline the statements after it are then skipped by the server.
-CHECK_SQL = "select qms.auth_require_token_valid(%s::uuid, %s, %s, %s::int)"
-# `set role` is refused inside a security definer function, so it is a statement of its own.
+# `set role` is refused inside a security definer function: the role is set here, outside the token check.
 ENTER_SQL = (
     "select set_config('role', %s, true), set_config('request.jwt.claims', %s, true),"
     " set_config('request.headers', %s, true), set_config('request.id', %s, true),"
     " set_config('statement_timeout', %s, true)"
 )
+# With a token, the same statement starts with the token check (security definer): it raises PT401
+# TOKEN_REVOKED, which aborts the implicit transaction, and the server skips the statements after it. One
+# statement rather than two spares a round of queueing, flushing and result handling per request.
+CHECK_ENTER_SQL = "select qms.auth_require_token_valid(%s::uuid, %s, %s, %s::int), " + ENTER_SQL.removeprefix("select ")
 
 
 class Database:
@@ -266,7 +287,7 @@ class Database:
                 async with conn.pipeline():
                     await conn.execute("begin")
                     if ctx is not None:
-                        await self._queue_enter(conn, ctx)
+                        await self._queue_enter(conn.cursor(), ctx)
                 result = await work(conn)
                 await conn.execute("commit")
             except BaseException:
@@ -283,7 +304,7 @@ class Database:
 
         async def run(conn: AsyncConnection[Any]) -> None:
             async with conn.pipeline():
-                await self._queue_enter(conn, ctx)
+                await self._queue_enter(conn.cursor(), ctx)
 
         await self._attempts(ctx, run)
 
@@ -293,9 +314,11 @@ class Database:
         """One statement under the caller's role and claims, in one pipeline (one round trip); its first row."""
 
         async def run(conn: AsyncConnection[Any]) -> tuple[Any, ...] | None:
+            # One cursor for all the statements: only the last one's row is wanted.
+            cur = conn.cursor()
             async with conn.pipeline():
-                await self._queue_enter(conn, ctx)
-                cur = await conn.execute(query, params)
+                await self._queue_enter(cur, ctx)
+                await cur.execute(query, params)
             return await cur.fetchone()
 
         return await self._attempts(ctx, run)
@@ -328,11 +351,13 @@ class Database:
             headers={"Retry-After": "1"},
         )
 
-    async def _queue_enter(self, conn: AsyncConnection[Any], ctx: RequestContext) -> None:
+    async def _queue_enter(self, cur: AsyncCursor[Any], ctx: RequestContext) -> None:
         """Queue (pipeline mode) the token check and the ``set_config`` of role, claims, headers and id."""
-        if not ctx.anonymous:
-            await conn.execute(CHECK_SQL, ctx.check_params())
-        await conn.execute(ENTER_SQL, ctx.enter_params(self.settings.statement_timeout_ms))
+        enter = ctx.enter_params(self.settings.statement_timeout_ms)
+        if ctx.anonymous:
+            await cur.execute(ENTER_SQL, enter)
+        else:
+            await cur.execute(CHECK_ENTER_SQL, (*ctx.check_params(), *enter))
 
     async def call(
         self, ctx: RequestContext, name: str, args: dict[str, Any], *, from_query: bool = False
@@ -341,10 +366,10 @@ class Database:
         fn = await self.resolve(name, set(args))
         if from_query and not fn.readonly:
             raise ApiError(405, "METHOD_NOT_ALLOWED", f"api.{name} changes data: call it with POST", hint="Use POST.")
-        by_name = {a.name: a for a in fn.args}
-        names = list(args)
+        by_name = fn.by_name
+        names = tuple(args)
         params = [to_param(by_name[n], args[n], from_query=from_query) for n in names]
-        query = call_query(fn, names)
+        query = fn.query(names)
 
         try:
             row = await self.fetch_one(ctx, query, params)

@@ -19,6 +19,7 @@ import re
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -371,8 +372,6 @@ def _epoch(ts: Any) -> float | None:
     if isinstance(ts, int | float):
         return float(ts)
     if isinstance(ts, str):
-        from datetime import datetime
-
         with contextlib.suppress(ValueError):
             return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
     return time.time()
