@@ -126,7 +126,7 @@ def start_services(url: str, log_dir: Path, workers: int = 1) -> Services:
     port = free_port(18500 + os.getpid() % 1000)
     gw_cmd = [sys.executable, "-m", "uvicorn", "gateway.app:create_app", "--factory", "--host", "127.0.0.1"]
     gw_cmd += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]
-    gw_cmd += ["--timeout-graceful-shutdown", "3"]
+    gw_cmd += ["--timeout-graceful-shutdown", "3", "--ws-per-message-deflate", "false"]  # as `qms up`
     with (log_dir / "gateway.log").open("wb") as gw_log, (log_dir / "relay.log").open("wb") as relay_log:
         gateway = subprocess.Popen(gw_cmd, cwd=ROOT, env=env, stdout=gw_log, stderr=subprocess.STDOUT)
         relay = subprocess.Popen(
@@ -849,7 +849,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{load_end[0]:.1f} at the end",
         f"- Server: {info['postgres']} (settings as the engine benchmark)",
         f"- Gateway: uvicorn, {args.workers} worker{'s' if args.workers > 1 else ''} (uvloop, httptools; each "
-        "with its own pool of 2-20 connections and LISTEN connection), rate limits off, JSON access log to a file; "
+        "with its own pool of 2-20 connections and LISTEN connection; WebSocket frames not compressed, as `qms up`), "
+        "rate limits off, JSON access log to a file; "
         "relay: `python -m qms.relay` (5 ms poll)",
         f"- HTTP clients: one coroutine + keep-alive httpx.AsyncClient connection each, in up to "
         f"{args.client_procs} processes; direct clients: one process + psycopg connection each",
