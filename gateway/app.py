@@ -7,6 +7,8 @@ access-log line."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway import errors, logs, openapi
+from gateway import errors, logs, metrics, openapi
 from gateway.config import ConfigError, Settings
 from gateway.db import Database
 from gateway.errors import ApiError
@@ -50,9 +52,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.open()
         await hub.start()
+        sampler: asyncio.Task[None] | None = None
+        if metrics.MULTIPROC_DIR is not None:
+            metrics.forget_dead_processes()
+            sampler = asyncio.create_task(metrics.sampler(db, hub), name="metrics-sampler")
         try:
             yield
         finally:
+            if sampler is not None:
+                sampler.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sampler
             await hub.stop()
             await db.close()
 

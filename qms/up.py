@@ -152,7 +152,28 @@ def gateway_child(url: str, secret: str, host: str, port: int, env: dict[str, st
     # doubles the fan-out's CPU per frame and keeps a zlib context per connection, for little saved bandwidth.
     argv += ["--ws-per-message-deflate", "false"]
     child_env = {**env, "QMS_DATABASE_URL": url, "QMS_JWT_SECRET": secret, "QMS_GATEWAY_WORKERS": str(workers)}
+    if workers > 1:
+        child_env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir(env))
     return ChildSpec("gateway", argv, child_env)
+
+
+def metrics_dir(env: dict[str, str]) -> Path:
+    """Where the gateway workers keep their Prometheus values so that any worker answers /metrics for all:
+    PROMETHEUS_MULTIPROC_DIR, default <data dir>/run/metrics (see :func:`reset_metrics_dir`)."""
+    raw = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    return Path(raw) if raw else Path(env.get("QMS_DATA_DIR", ".qms")) / "run" / "metrics"
+
+
+def reset_metrics_dir(spec: ChildSpec) -> None:
+    """Create the gateway's multiprocess metrics directory and empty it of an earlier run's files, before
+    the workers start: each ``qms up`` counts from zero (a worker restarted within the run keeps counting)."""
+    raw = spec.env.get("PROMETHEUS_MULTIPROC_DIR")
+    if not raw:
+        return
+    path = Path(raw)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink(missing_ok=True)
 
 
 def relay_child(url: str, env: dict[str, str]) -> ChildSpec | None:
@@ -249,6 +270,7 @@ def run(port: int = 8000, data_dir: str | Path | None = None, host: str = "127.0
             info = _seed_demo(url, settings.data_dir)
         env = {**os.environ, "QMS_DATA_DIR": str(settings.data_dir)}
         specs = [gateway_child(url, secret, host, port, env), workers_child(url, env)]
+        reset_metrics_dir(specs[0])
         specs += [s for s in (relay_child(url, env), datasette_child(url, settings.data_dir, env)) if s is not None]
         supervisor = Supervisor(specs)
         supervisor.start()

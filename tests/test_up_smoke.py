@@ -192,6 +192,16 @@ def test_qms_up_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         # ... and the realtime stream delivered the call (engine → NOTIFY/relay → gateway → client)
         pushed = sse.wait_for(lambda e: e.get("type") == "ticket.called" and ticket["ticket_id"] in json.dumps(e), 20)
         assert pushed is not None, f"no ticket.called on {topic}: {sse.events} {sse.error}"
+        # /metrics answers for both gateway workers, whichever takes the scrape
+        assert any((data_dir / "run" / "metrics").glob("histogram_*.db"))
+        for _ in range(3):
+            text = httpx.get(f"{base}/metrics", timeout=5).text
+            rpc = [
+                ln
+                for ln in text.splitlines()
+                if ln.startswith("qms_http_request_duration_seconds_count") and "/rpc" in ln
+            ]
+            assert sum(float(ln.rsplit(" ", 1)[1]) for ln in rpc) >= 3, text[-2000:]
         # the banner printed the demo logins
         _wait_log(log, agent["password"])
         running = _left_behind(port, cluster.port, cluster.server_dir)

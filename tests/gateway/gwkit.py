@@ -99,7 +99,7 @@ class Gateway:
         return self.log_path.read_text(errors="replace")
 
 
-def start_gateway(db_url: str, tmp: Path, **env: str) -> Gateway:
+def start_gateway(db_url: str, tmp: Path, *, workers: int = 1, **env: str) -> Gateway:
     port = free_port()
     log_path = tmp / f"gateway-{port}.log"
     full_env = {
@@ -125,6 +125,7 @@ def start_gateway(db_url: str, tmp: Path, **env: str) -> Gateway:
                 str(port),
                 "--log-level",
                 "warning",
+                *(["--workers", str(workers)] if workers > 1 else []),
             ],
             cwd=ROOT,
             env=full_env,

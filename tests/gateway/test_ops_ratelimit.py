@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,6 +95,9 @@ def test_worker_count_setting_and_per_worker_limits(monkeypatch: pytest.MonkeyPa
     spec = up.gateway_child("postgresql://x/db", "s" * 40, "127.0.0.1", 8000, {"QMS_GATEWAY_WORKERS": "3"})
     assert spec.argv[spec.argv.index("--workers") + 1] == "3" and spec.env["QMS_GATEWAY_WORKERS"] == "3"
     assert spec.argv[spec.argv.index("--ws-per-message-deflate") + 1] == "false"
+    assert spec.env["PROMETHEUS_MULTIPROC_DIR"] == str(Path(".qms") / "run" / "metrics")
+    one = up.gateway_child("postgresql://x/db", "s" * 40, "127.0.0.1", 8000, {"QMS_GATEWAY_WORKERS": "1"})
+    assert "PROMETHEUS_MULTIPROC_DIR" not in one.env  # one worker: plain in-process metrics
 
     async def app(scope: object, receive: object, send: object) -> None:
         raise AssertionError("not called")
@@ -106,3 +110,51 @@ def test_worker_count_setting_and_per_worker_limits(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("QMS_DATABASE_URL", "postgresql://x/db")
     monkeypatch.setenv("QMS_GATEWAY_WORKERS", "2")
     assert Settings.from_env().workers == 2
+
+
+def _samples(text: str, name: str) -> dict[str, float]:
+    """``{labels: value}`` of one metric in a Prometheus text exposition."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            key, _, value = line.rpartition(" ")
+            out[key[len(name) :]] = float(value)
+    return out
+
+
+def test_metrics_add_up_over_workers(gw_db: str, tmp_path: Path) -> None:
+    """Two workers: every scrape, whichever worker answers it, counts the requests of both."""
+    mp = tmp_path / "metrics"
+    mp.mkdir()
+    gw = start_gateway(gw_db, tmp_path, workers=2, PROMETHEUS_MULTIPROC_DIR=str(mp))
+    try:
+        n = 60
+        for _ in range(n):  # a new connection each time, so both workers take some
+            assert httpx.get(gw.url + "/healthz").status_code == 200
+        assert len({f.stem.rsplit("_", 1)[1] for f in mp.glob("histogram_*.db")}) == 2, "one worker took all"
+        key = '{method="GET",route="/healthz",status="200"}'
+        for _ in range(6):
+            text = httpx.get(gw.url + "/metrics").text
+            assert _samples(text, "qms_http_request_duration_seconds_count")[key] == n
+            assert _samples(text, "qms_listen_connection_up") == {"": 1.0}
+            assert _samples(text, "qms_db_pool_connections")[""] >= 2  # both workers' pools
+    finally:
+        stop_gateway(gw)
+
+
+def test_metrics_forget_dead_workers(tmp_path: Path) -> None:
+    """A gone worker's live gauges leave the totals; its counters and histograms stay."""
+    import subprocess
+    import sys
+
+    from gateway import metrics
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    files = [f"gauge_livesum_{dead.pid}.db", f"gauge_livemax_{dead.pid}.db", f"counter_{dead.pid}.db"]
+    files.append(f"gauge_livesum_{os.getpid()}.db")
+    for name in files:
+        (tmp_path / name).write_bytes(b"")
+    assert metrics.forget_dead_processes(str(tmp_path)) == 1
+    assert sorted(f.name for f in tmp_path.iterdir()) == sorted([files[2], files[3]])
+    assert metrics.forget_dead_processes(None) == 0
