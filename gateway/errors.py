@@ -111,4 +111,5 @@ def request_id_of(request: Request) -> str | None:
 
 
 def error_response(request: Request, error: ApiError) -> JSONResponse:
+    request.state.error_code = error.code  # the error counter's code label (gateway.middleware)
     return JSONResponse(error.body(request_id_of(request)), status_code=error.status, headers=error.headers)

@@ -79,9 +79,10 @@ RATE_LIMITED = Counter("qms_rate_limited_total", "Requests refused by the rate l
 _latency_children: dict[tuple[str, str, int], Any] = {}
 
 
-def observe_http(method: str, route: str, status: int, seconds: float) -> None:
+def observe_http(method: str, route: str, status: int, seconds: float, code: str | None = None) -> None:
     """One request into the latency histogram (label children cached: ``labels()`` is not free) and, for
-    an error status, into the error counter."""
+    an error status, into the error counter under its reason code (the body's ``code``; the status when
+    the response carries none, e.g. a 404 of the static files)."""
     key = (method, route, status)
     child = _latency_children.get(key)
     if child is None:
@@ -90,7 +91,7 @@ def observe_http(method: str, route: str, status: int, seconds: float) -> None:
         child = _latency_children[key] = HTTP_LATENCY.labels(method, route, str(status))
     child.observe(seconds)
     if status >= 400:
-        HTTP_ERRORS.labels(str(status), str(status)).inc()
+        HTTP_ERRORS.labels(str(status), code or str(status)).inc()
 
 
 def sample(db: Database | None, hub: Hub | None) -> None:

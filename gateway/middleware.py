@@ -93,6 +93,7 @@ class Envelope:
         error = self._limited(scope, tenant)
         try:
             if error is not None:
+                state["error_code"] = error.code
                 await _error(error, rid)(scope, receive, send_with_id)
             else:
                 await self.app(scope, receive, send_with_id)
@@ -100,11 +101,15 @@ class Envelope:
             log.exception("unhandled error", extra={"request_id": rid})
             if response_started:
                 raise
-            await _error(errors.internal(), rid)(scope, receive, send_with_id)
+            internal = errors.internal()
+            state["error_code"] = internal.code
+            await _error(internal, rid)(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
-            metrics.observe_http(scope["method"], getattr(route, "path", "unmatched"), status, elapsed)
+            metrics.observe_http(
+                scope["method"], getattr(route, "path", "unmatched"), status, elapsed, state.get("error_code")
+            )
             log.info(
                 "request",
                 extra={

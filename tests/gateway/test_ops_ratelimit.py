@@ -71,6 +71,7 @@ def test_health_ready_metrics_and_logs(gateway: Gateway) -> None:
         "qms_pg_notification_queue_usage",
         "qms_db_pool_in_use",
         "qms_listen_connection_up 1.0",
+        'qms_http_errors_total{code="UNKNOWN_FUNCTION",status="404"}',
     ):
         assert name in text, name
     time.sleep(0.2)
