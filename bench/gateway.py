@@ -52,6 +52,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from bench.run import SERVER_SETTINGS, _fill, _percentile, machine_info, seed, vacuum
+from gateway.config import default_pool_max
 from qms import tokens
 from qms.pg import Cluster, find_bin_dir, free_port
 from qms.testing import TestDatabases
@@ -114,7 +115,7 @@ class Services:
         return tree_cpu_seconds(self.gateway.pid), cpu_seconds(self.relay.pid), pg_cpu_seconds(self.postmaster)
 
 
-def start_services(url: str, log_dir: Path, workers: int = 1) -> Services:
+def start_services(url: str, log_dir: Path, workers: int = 1, pool_max: int | None = None) -> Services:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QMS_", "PG"))}
     env.update(
         {
@@ -125,6 +126,9 @@ def start_services(url: str, log_dir: Path, workers: int = 1) -> Services:
             "QMS_GATEWAY_WORKERS": str(workers),
         }
     )
+    if pool_max is not None:
+        env["QMS_POOL_MAX"] = str(pool_max)
+        env["QMS_POOL_MIN"] = str(min(2, pool_max))
     port = free_port(18500 + os.getpid() % 1000)
     gw_cmd = [sys.executable, "-m", "uvicorn", "gateway.app:create_app", "--factory", "--host", "127.0.0.1"]
     gw_cmd += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]
@@ -264,25 +268,68 @@ def _wait_until(t: float) -> None:
 
 
 # -- 1 + 3: HTTP clients ----------------------------------------------------------------------------
+class RawHttp:
+    """A keep-alive HTTP/1.1 connection that costs little CPU: the request bytes are built once, the response
+    read as a header block plus Content-Length (or chunked) body. The benchmark's clients share the cores
+    with the gateway under test; a full client library spent about as much CPU per request as the gateway."""
+
+    def __init__(self, base: str, token: str, method: str, path: str, body: dict[str, Any]) -> None:
+        url = urllib.parse.urlsplit(base)
+        self.host, self.port = url.hostname or "127.0.0.1", url.port or 80
+        head = [f"Host: {url.netloc}", f"Authorization: Bearer {token}", "Accept: application/json"]
+        if method == "GET":
+            target, payload = f"{path}?{urllib.parse.urlencode(body)}", b""
+        else:
+            target, payload = path, json.dumps(body).encode()
+            head += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
+        self.request = (f"{method} {target} HTTP/1.1\r\n" + "\r\n".join(head) + "\r\n\r\n").encode() + payload
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def send(self, request: bytes | None = None) -> tuple[int, bytes]:
+        """One request on the open connection: (status, body)."""
+        assert self.reader is not None and self.writer is not None
+        self.writer.write(request or self.request)
+        header = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(header[9:12])
+        lower = header.lower()
+        at = lower.find(b"\r\ncontent-length:")
+        if at >= 0:
+            length = int(lower[at + 17 : lower.index(b"\r\n", at + 2)])
+            return status, await self.reader.readexactly(length)
+        if b"transfer-encoding: chunked" not in lower:
+            raise RuntimeError(f"response without length: {header[:200]!r}")
+        body = bytearray()
+        while size := int((await self.reader.readuntil(b"\r\n")).strip(), 16):
+            body += await self.reader.readexactly(size + 2)
+            del body[-2:]
+        await self.reader.readuntil(b"\r\n")
+        return status, bytes(body)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+
+
 def http_proc(
     base: str, token: str, method: str, path: str, bodies: list[dict[str, Any]], t0: float, t1: float
 ) -> tuple[int, list[float], list[str], float]:
     """One client process: ``len(bodies)`` coroutines, each its own keep-alive connection, until t1."""
+    import uvloop
 
     async def one(body: dict[str, Any]) -> tuple[int, list[float], list[str]]:
         lat: list[float] = []
         errs: list[str] = []
-        headers = {"Authorization": f"Bearer {token}"}
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        # verify=False: plain http; it spares loading the CA bundle once per client (seconds for 64 clients).
-        async with httpx.AsyncClient(
-            base_url=base,
-            headers=headers,
-            timeout=HTTP_TIMEOUT,
-            limits=limits,
-            verify=False,  # noqa: S501 - http://127.0.0.1
-        ) as client:
-            await client.get("/healthz")  # open the connection before the clock starts
+        conn = RawHttp(base, token, method, path, body)
+        try:
+            await asyncio.wait_for(conn.open(), HTTP_TIMEOUT)
+            healthz = f"GET /healthz HTTP/1.1\r\nHost: {conn.host}:{conn.port}\r\n\r\n".encode()
+            await conn.send(healthz)  # the connection is open and warm before the clock starts
             if time.time() > t0 + 0.2:
                 errs.append(f"client ready {time.time() - t0:.2f} s after the start")
             await asyncio.sleep(max(0.0, t0 - time.time()))
@@ -290,25 +337,22 @@ def http_proc(
             while time.time() < t1 and n < MAX_REQUESTS_PER_CLIENT:
                 n += 1
                 start = time.perf_counter()
-                try:
-                    if method == "GET":
-                        resp = await client.get(path, params=body)
-                    else:
-                        resp = await client.post(path, json=body)
-                except httpx.HTTPError as exc:
-                    errs.append(repr(exc))
-                    continue
-                if resp.status_code >= 300:
-                    errs.append(f"{resp.status_code} {resp.text[:200]}")
+                status, text = await asyncio.wait_for(conn.send(), HTTP_TIMEOUT)
+                if status >= 300:
+                    errs.append(f"{status} {text[:200]!r}")
                     continue
                 lat.append(time.perf_counter() - start)
+        except (OSError, asyncio.IncompleteReadError, TimeoutError, RuntimeError, ValueError) as exc:
+            errs.append(repr(exc))  # the connection is in an unknown state: this client stops
+        finally:
+            await conn.close()
         return len(lat), lat, errs
 
     async def main() -> list[tuple[int, list[float], list[str]]]:
         return await asyncio.gather(*(one(b) for b in bodies))
 
     cpu0 = time.process_time()
-    results = asyncio.run(main())
+    results = uvloop.run(main())
     return (
         sum(r[0] for r in results),
         [x for r in results for x in r[1]],
@@ -856,6 +900,7 @@ def main(argv: list[str] | None = None) -> int:
         default=max(1, min(2, os.cpu_count() or 1)),
         help="uvicorn worker processes of the gateway (default min(2, CPUs), as `qms up`)",
     )
+    ap.add_argument("--pool-max", type=int, default=None, help="QMS_POOL_MAX of each worker (default: the gateway's)")
     ap.add_argument("--skip", default="", help="comma-separated phases to skip: http,fanout,overhead")
     ap.add_argument("--py-spy", default=None, help="path of py-spy: profile the gateway during the calls")
     ap.add_argument("--no-doc", action="store_true", help="print only; do not rewrite docs/benchmarks.md")
@@ -893,7 +938,7 @@ def main(argv: list[str] | None = None) -> int:
         auth_url = make_conninfo("", **{**conninfo_to_dict(url), "user": "qms_authenticator"})
         log_dir = base / "logs"
         log_dir.mkdir()
-        svc = start_services(url, log_dir, args.workers)
+        svc = start_services(url, log_dir, args.workers, args.pool_max)
         svc.postmaster = int((cluster.pgdata / "postmaster.pid").read_text().split()[0])
         print(f"cluster on port {cluster.port}, gateway at {svc.base}, relay pid {svc.relay.pid}", flush=True)
 
@@ -924,6 +969,7 @@ def main(argv: list[str] | None = None) -> int:
             fan = fanout(svc, url, displays, args.ws_procs, args.call_rate, call_seconds, 30.0, args.py_spy)
             print(fanout_text(fan), flush=True)
         info = machine_info(url)
+        pool_max = args.pool_max or default_pool_max(args.workers)
     finally:
         signal.alarm(0)
         if svc is not None:
@@ -942,10 +988,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{load_end[0]:.1f} at the end",
         f"- Server: {info['postgres']} (settings as the engine benchmark)",
         f"- Gateway: uvicorn, {args.workers} worker{'s' if args.workers > 1 else ''} (uvloop, httptools; each "
-        "with its own pool of 2-20 connections and LISTEN connection; WebSocket frames not compressed, as `qms up`), "
+        f"with its own pool of 2-{pool_max} connections"
+        f"{' (the default for this machine)' if args.pool_max is None else ' (--pool-max)'} and LISTEN connection; "
+        "WebSocket frames not compressed, as `qms up`), "
         "rate limits off, JSON access log to a file; "
         "relay: `python -m qms.relay` (5 ms poll)",
-        f"- HTTP clients: one coroutine + keep-alive httpx.AsyncClient connection each, in up to "
+        f"- HTTP clients: one coroutine + keep-alive connection each (a minimal HTTP/1.1 client on uvloop), in up to "
         f"{args.client_procs} processes; direct clients: one process + psycopg connection each",
         "- Everything (clients, gateway, relay, postgres) shares the same cores; CPU columns are "
         "% of one core during the point (client CPU = all client processes together); CPU stall = share of "
