@@ -88,7 +88,7 @@ class Settings:
             refresh_ttl_seconds=_int("QMS_REFRESH_TTL_SECONDS", 30 * 24 * 3600),
             device_ttl_seconds=_int("QMS_DEVICE_TTL_SECONDS", 365 * 24 * 3600),
             pool_min=_int("QMS_POOL_MIN", 2),
-            pool_max=_int("QMS_POOL_MAX", 20),
+            pool_max=_int("QMS_POOL_MAX", default_pool_max(max(1, _int("QMS_GATEWAY_WORKERS", 1)))),
             statement_timeout_ms=_int("QMS_STATEMENT_TIMEOUT_MS", 15000),
             serialization_retries=_int("QMS_SERIALIZATION_RETRIES", 5),
             realtime_buffer=_int("QMS_REALTIME_BUFFER", 1000),
@@ -96,3 +96,13 @@ class Settings:
             static_dir=os.environ.get("QMS_STATIC_DIR", ""),
             workers=max(1, _int("QMS_GATEWAY_WORKERS", 1)),
         )
+
+
+def default_pool_max(workers: int, cpus: int | None = None) -> int:
+    """Connections per worker when QMS_POOL_MAX is unset: four per CPU core of this host over all workers,
+    at least four per worker. The engine's throughput peaks at a few concurrent transactions per core and
+    falls beyond (each extra backend adds context switches and cache misses, and callers of one service
+    queue on its number-counter row inside the database instead of in the pool): with 2 cores and 2 workers,
+    4 per worker halved create_ticket's p95 at 64 clients against 20 (docs/benchmarks.md)."""
+    cores = cpus if cpus is not None else (os.cpu_count() or 1)
+    return max(4, (4 * cores) // max(1, workers))
