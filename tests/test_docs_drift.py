@@ -66,8 +66,8 @@ _FAIL = re.compile(rf"qms\.fail\(\s*\d+\s*,\s*'({KEY})'", re.IGNORECASE)
 _DETAIL = re.compile(rf"\bdetail\s*=\s*'({KEY})'", re.IGNORECASE)
 _SQL_LITERAL = re.compile(rf"'({KEY})'")
 _LINE_COMMENT = re.compile(r"--[^\n]*")
-# Upper-case string constants in the gateway that are not error codes.
-_GATEWAY_NOT_CODES = {"NULL", "POST", "HEAD", "PATCH", "DELETE", "OPTIONS", "TRACE"}
+# Upper-case string constants in the gateway that are not error codes: SQL and HTTP words, environment variables.
+_GATEWAY_NOT_CODES = {"NULL", "POST", "HEAD", "PATCH", "DELETE", "OPTIONS", "TRACE", "PROMETHEUS_MULTIPROC_DIR"}
 
 
 def _sql_sources() -> list[Path]:
