@@ -99,8 +99,8 @@ def test_worker_count_setting_and_per_worker_limits(monkeypatch: pytest.MonkeyPa
     assert spec.env["PROMETHEUS_MULTIPROC_DIR"] == str(Path(".qms") / "run" / "metrics")
     from gateway.config import default_pool_max
 
-    assert default_pool_max(2, cpus=2) == 4 and default_pool_max(1, cpus=2) == 8 and default_pool_max(2, cpus=16) == 32
-    assert default_pool_max(8, cpus=1) == 4  # never below four per worker
+    assert default_pool_max(2, cpus=2) == 4 and default_pool_max(1, cpus=2) == 8 and default_pool_max(2, cpus=6) == 12
+    assert default_pool_max(8, cpus=1) == 4 and default_pool_max(1, cpus=64) == 20  # four to twenty per worker
     one = up.gateway_child("postgresql://x/db", "s" * 40, "127.0.0.1", 8000, {"QMS_GATEWAY_WORKERS": "1"})
     assert "PROMETHEUS_MULTIPROC_DIR" not in one.env  # one worker: plain in-process metrics
 
