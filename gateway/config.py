@@ -100,9 +100,10 @@ class Settings:
 
 def default_pool_max(workers: int, cpus: int | None = None) -> int:
     """Connections per worker when QMS_POOL_MAX is unset: four per CPU core of this host over all workers,
-    at least four and at most twenty per worker (a container may see many more cores than its database has). The engine's throughput peaks at a few concurrent transactions per core and
-    falls beyond (each extra backend adds context switches and cache misses, and callers of one service
-    queue on its number-counter row inside the database instead of in the pool): with 2 cores and 2 workers,
-    4 per worker halved create_ticket's p95 at 64 clients against 20 (docs/benchmarks.md)."""
+    at least four and at most twenty per worker (a container may see many more cores than its database has).
+    The engine's throughput peaks at a few concurrent transactions per core and falls beyond (each extra
+    backend adds context switches and cache misses, and callers of one service queue on its number-counter
+    row inside the database instead of in the pool): with 2 cores and 2 workers, 4 per worker halved
+    create_ticket's p95 at 64 clients against 20 (docs/benchmarks.md)."""
     cores = cpus if cpus is not None else (os.cpu_count() or 1)
     return max(4, min(20, (4 * cores) // max(1, workers)))
