@@ -1,0 +1,54 @@
+"""The shipped Prometheus alert rules (ops/prometheus/qms-alerts.yml) only use metrics and labels that the
+gateway really exports, and every rule says how bad it is and what it means."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import yaml
+
+from tests.gateway.gwkit import Gateway, login, make_tenant
+
+RULES = Path(__file__).resolve().parents[2] / "ops" / "prometheus" / "qms-alerts.yml"
+METRIC = re.compile(r"\b(qms_[a-z_]+)(\{[^}]*\})?")
+SUFFIXES = ("_bucket", "_count", "_sum")
+
+
+def _exported(text: str) -> tuple[set[str], dict[str, set[str]]]:
+    """Declared metric names (``# TYPE``) and, per sample name, the label names seen."""
+    declared: set[str] = set()
+    labels: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            declared.add(line.split()[2])
+        elif line and not line.startswith("#"):
+            name, _, rest = line.partition("{")
+            keys = set(re.findall(r'(\w+)="', rest.rpartition("}")[0])) if rest else set()
+            labels.setdefault(name.split()[0], set()).update(keys)
+    return declared, labels
+
+
+def test_alert_rules_use_exported_metrics(gateway: Gateway) -> None:
+    tenant = make_tenant(gateway.db_url)
+    token = login(gateway, tenant)["access_token"]
+    assert gateway.client(token).post("/rpc/no_such_fn", json={}).status_code == 404  # an error sample
+    declared, labels = _exported(httpx.get(gateway.url + "/metrics").text)
+
+    groups = yaml.safe_load(RULES.read_text())["groups"]
+    rules = [rule for group in groups for rule in group["rules"]]
+    assert len(rules) >= 6 and len({r["alert"] for r in rules}) == len(rules)
+    used = set()
+    for rule in rules:
+        assert rule["labels"]["severity"] in {"critical", "warning"}, rule["alert"]
+        assert rule["annotations"]["summary"] and rule["annotations"]["description"], rule["alert"]
+        for name, matcher in METRIC.findall(rule["expr"]):
+            base = next((name.removesuffix(s) for s in SUFFIXES if name.endswith(s)), name)
+            assert name in declared or base in declared, f"{rule['alert']}: {name} is not exported"
+            used.add(base)
+            keys = set(re.findall(r"(\w+)\s*(?:=~|!~|!=|=)", matcher))
+            if name in labels:  # the metric has samples: its matchers must name labels it carries
+                assert keys <= labels[name] | {"le"}, f"{rule['alert']}: {keys - labels[name]} not on {name}"
+    # the signals an operator needs most are covered
+    assert {"qms_listen_connection_up", "qms_http_errors_total", "qms_db_pool_waiting"} <= used
