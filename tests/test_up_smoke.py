@@ -21,6 +21,7 @@ import pytest
 
 from qms.pg import Cluster, free_port
 from qms.up import ChildSpec, Supervisor
+from tests.gateway.gwkit import scrape
 
 ROOT = Path(__file__).resolve().parent.parent
 # A file check, not find_spec: tests/gateway (a test package) shadows the top-level gateway under pytest.
@@ -195,13 +196,13 @@ def test_qms_up_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         # /metrics answers for both gateway workers, whichever takes the scrape
         assert any((data_dir / "run" / "metrics").glob("histogram_*.db"))
         for _ in range(3):
-            text = httpx.get(f"{base}/metrics", timeout=5).text
+            _, samples = scrape(base)
             rpc = [
-                ln
-                for ln in text.splitlines()
-                if ln.startswith("qms_http_request_duration_seconds_count") and "/rpc" in ln
+                x.value
+                for x in samples
+                if x.name == "qms_http_request_duration_seconds_count" and x.labels["route"].startswith("/rpc")
             ]
-            assert sum(float(ln.rsplit(" ", 1)[1]) for ln in rpc) >= 3, text[-2000:]
+            assert sum(rpc) >= 3, rpc
         # the banner printed the demo logins
         _wait_log(log, agent["password"])
         running = _left_behind(port, cluster.port, cluster.server_dir)

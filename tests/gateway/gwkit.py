@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 import psycopg
 from argon2 import PasswordHasher
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = secrets.token_urlsafe(48)
@@ -236,3 +238,15 @@ def notify(db_url: str, payload: dict[str, Any] | str) -> None:
         conn.execute(
             "select pg_notify('qms_events', %s)", (payload if isinstance(payload, str) else json.dumps(payload),)
         )
+
+
+def scrape(base: str) -> tuple[set[str], list[Sample]]:
+    """One ``/metrics`` scrape, read with prometheus_client's parser: the declared metric family names
+    (counters without their ``_total``) and every sample."""
+    families = list(text_string_to_metric_families(httpx.get(base + "/metrics", timeout=10).text))
+    return {f.name for f in families}, [s for f in families for s in f.samples]
+
+
+def sample_value(samples: list[Sample], name: str, **labels: str) -> float | None:
+    """The value of the sample with exactly this name and these labels, None when there is none."""
+    return next((s.value for s in samples if s.name == name and s.labels == labels), None)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from qms import testing
-from tests.gateway.gwkit import Gateway, login, make_tenant, start_gateway, stop_gateway
+from tests.gateway.gwkit import Gateway, login, make_tenant, sample_value, scrape, start_gateway, stop_gateway
 
 
 @pytest.fixture
@@ -117,16 +117,6 @@ def test_worker_count_setting_and_per_worker_limits(monkeypatch: pytest.MonkeyPa
     assert Settings.from_env().workers == 2
 
 
-def _samples(text: str, name: str) -> dict[str, float]:
-    """``{labels: value}`` of one metric in a Prometheus text exposition."""
-    out = {}
-    for line in text.splitlines():
-        if line.startswith(name + "{") or line.startswith(name + " "):
-            key, _, value = line.rpartition(" ")
-            out[key[len(name) :]] = float(value)
-    return out
-
-
 def test_metrics_add_up_over_workers(gw_db: str, tmp_path: Path) -> None:
     """Two workers: every scrape, whichever worker answers it, counts the requests of both."""
     mp = tmp_path / "metrics"
@@ -137,12 +127,12 @@ def test_metrics_add_up_over_workers(gw_db: str, tmp_path: Path) -> None:
         for _ in range(n):  # a new connection each time, so both workers take some
             assert httpx.get(gw.url + "/healthz").status_code == 200
         assert len({f.stem.rsplit("_", 1)[1] for f in mp.glob("histogram_*.db")}) == 2, "one worker took all"
-        key = '{method="GET",route="/healthz",status="200"}'
+        healthz = {"method": "GET", "route": "/healthz", "status": "200"}
         for _ in range(6):
-            text = httpx.get(gw.url + "/metrics").text
-            assert _samples(text, "qms_http_request_duration_seconds_count")[key] == n
-            assert _samples(text, "qms_listen_connection_up") == {"": 1.0}
-            assert _samples(text, "qms_db_pool_connections")[""] >= 2  # both workers' pools
+            _, samples = scrape(gw.url)
+            assert sample_value(samples, "qms_http_request_duration_seconds_count", **healthz) == n
+            assert [x.value for x in samples if x.name == "qms_listen_connection_up"] == [1.0]
+            assert (sample_value(samples, "qms_db_pool_connections") or 0) >= 2  # both workers' pools
     finally:
         stop_gateway(gw)
 
