@@ -11,7 +11,8 @@
 --    idempotency_key, recipient (e-mail or phone; null when the contact is gone), unsubscribe_token,
 --    push_subscriptions [{endpoint, p256dh, auth}], vars {ticket_number, branch_name, service_name,
 --    counter_name, position, eta_minutes}, template {template_id, version, subject, body_text, body_html}
---    (the tenant's active version, else the shipped default), provider {kind, config, secret} or null}.
+--    (the tenant's active version, else the shipped default), provider {kind, config, secret} or null,
+--    fallback_provider (whatsapp only: the provider of the channel named by its config's "fallback")}.
 -- Errors: PT403 FORBIDDEN (not qms_worker), PT400 INVALID_MAX_ROWS (1..1000), PT400 INVALID_LEASE (5..3600 s).
 -- Exactly once under concurrency: skip locked makes two senders take disjoint rows; a lease that runs out
 -- is the only way a delivery is taken again. Locking: the claimed rows, until commit (the caller commits
@@ -93,7 +94,12 @@ begin
             qms.default_notification_template(c.event_type, c.channel, c.language)),
         'provider', (select jsonb_build_object('kind', pr.kind, 'config', pr.config, 'secret', pr.secret)
                      from qms.notification_providers pr
-                     where pr.tenant_id = c.tenant_id and pr.channel = c.channel))
+                     where pr.tenant_id = c.tenant_id and pr.channel = c.channel),
+        'fallback_provider', case when c.channel = 'whatsapp' then
+            (select jsonb_build_object('kind', f.kind, 'config', f.config, 'secret', f.secret, 'channel', f.channel)
+             from qms.notification_providers w
+             join qms.notification_providers f on f.tenant_id = w.tenant_id and f.channel = w.config ->> 'fallback'
+             where w.tenant_id = c.tenant_id and w.channel = 'whatsapp') end)
     from claimed c
     join qms.tickets t on t.tenant_id = c.tenant_id and t.ticket_id = c.ticket_id
     join qms.branches b on b.tenant_id = t.tenant_id and b.branch_id = t.branch_id
