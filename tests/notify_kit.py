@@ -70,7 +70,8 @@ class SmtpSink:
 
 def start_smtp(sink: SmtpSink) -> tuple[Controller, str]:
     port = free_port(26000 + os.getpid() % 2000)
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    # server_hostname: without it every connection calls socket.getfqdn(), which may wait on reverse DNS.
+    controller = Controller(sink, hostname="127.0.0.1", port=port, server_hostname="localhost")
     controller.start()
     return controller, f"smtp://127.0.0.1:{port}?starttls=off"
 

@@ -36,9 +36,11 @@ def _dig(value: Any, path: str) -> Any:
     return value
 
 
-async def _post(url: str, *, headers: dict[str, str], content: bytes | None = None, json_body: Any = None) -> httpx.Response:
+async def _post(
+    url: str, *, headers: dict[str, str], content: bytes | None = None, json_body: Any = None, timeout: Any = None
+) -> httpx.Response:
     try:
-        async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(float(timeout), connect=5.0) if timeout else TIMEOUT) as client:
             return await client.post(url, headers=headers, content=content, json=json_body)
     except httpx.HTTPError as exc:
         raise TransientError(f"{type(exc).__name__}: {exc}") from exc
@@ -47,7 +49,7 @@ async def _post(url: str, *, headers: dict[str, str], content: bytes | None = No
 class HttpSmsProvider:
     """SMS through any HTTP gateway. config: ``url``; ``body_template`` (Jinja2, sandboxed; variables
     ``to``, ``text``, ``idempotency_key``; filter ``json``), default a JSON object {to, text};
-    ``content_type``; ``success_status`` (list, default 200/201/202); ``success_field`` +
+    ``content_type``; ``timeout_seconds`` (default 15); ``success_status`` (list, default 200/201/202); ``success_field`` +
     ``success_value`` (e.g. "status" == "ok"); ``message_id_path`` (e.g. ``messages.0.id``). secret:
     ``{"authorization": "Bearer …"}`` or ``{"username", "password"}`` (basic auth)."""
 
@@ -73,7 +75,7 @@ class HttpSmsProvider:
         elif self.secret.get("username"):
             pair = f"{self.secret['username']}:{self.secret.get('password', '')}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-        resp = await _post(str(cfg["url"]), headers=headers, content=body.encode())
+        resp = await _post(str(cfg["url"]), headers=headers, content=body.encode(), timeout=cfg.get("timeout_seconds"))
         if resp.status_code not in cfg.get("success_status", [200, 201, 202]):
             raise _classify(resp.status_code, resp.text)
         data: Any = None

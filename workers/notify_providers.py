@@ -6,9 +6,11 @@ code knows which provider sends."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
+import socket
 import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -74,6 +76,16 @@ def mask(address: str | None) -> str:
     return f"{address[:3]}***{address[-2:]}"
 
 
+@functools.cache
+def _tls_context(verify: bool) -> ssl.SSLContext:
+    """One TLS context per process: loading the CA store takes a quarter of a second, far more than a send."""
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 class SmtpProvider:
     """E-mail over SMTP with aiosmtplib. URL ``smtp://user:pass@host:port`` (STARTTLS when the server
     offers it; ``?starttls=require`` insists), ``smtps://…`` (implicit TLS); ``?from=`` sets the sender."""
@@ -94,6 +106,8 @@ class SmtpProvider:
         self.password = password or (unquote(parts.password) if parts.password else None)
         self.sender = sender or query.get("from") or os.environ.get("QMS_MAIL_FROM") or "QMS <noreply@localhost>"
         self.verify_tls = query.get("verify", "1") != "0"
+        # EHLO name: the host name as is (aiosmtplib's default, getfqdn(), may wait seconds on reverse DNS).
+        self.helo = query.get("helo") or os.environ.get("QMS_SMTP_HELO") or socket.gethostname()
 
     def build(self, message: Message) -> EmailMessage:
         if not message.recipient:
@@ -115,10 +129,6 @@ class SmtpProvider:
 
     async def send(self, message: Message) -> SendResult:
         mail = self.build(message)
-        context = ssl.create_default_context()
-        if not self.verify_tls:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
         try:
             await aiosmtplib.send(
                 mail,
@@ -128,7 +138,8 @@ class SmtpProvider:
                 password=self.password,
                 use_tls=self.use_tls,
                 start_tls=self.start_tls,
-                tls_context=context,
+                tls_context=_tls_context(self.verify_tls),
+                local_hostname=self.helo,
                 timeout=SEND_TIMEOUT,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:

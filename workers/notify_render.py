@@ -6,6 +6,8 @@ raises :class:`TemplateError` (the sender records that as a permanent failure, n
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -55,49 +57,62 @@ class Rendered:
     missing: list[str] = field(default_factory=list)
 
 
-def _undefined_class(language: str, missing: list[str]) -> type[jinja2.Undefined]:
-    fallbacks = FALLBACKS.get(language, FALLBACKS["en"])
+# The missing names of the render in progress (a context variable: renders of concurrent sends stay apart).
+_MISSING: contextvars.ContextVar[list[str]] = contextvars.ContextVar("qms_notify_missing")
+_LANGUAGE: contextvars.ContextVar[str] = contextvars.ContextVar("qms_notify_language", default="en")
 
-    class Fallback(jinja2.Undefined):
-        """Renders the variable's fallback text instead of failing; remembers which name was missing."""
 
-        __slots__ = ()
+class Fallback(jinja2.Undefined):
+    """Renders the variable's fallback text in the message's language instead of failing, and remembers
+    which name was missing."""
 
-        def _fallback(self) -> str:
-            name = self._undefined_name or ""
-            if name not in missing:
-                missing.append(name)
-            return fallbacks.get(name, "")
+    __slots__ = ()
 
-        def __str__(self) -> str:
-            return self._fallback()
+    def _fallback(self) -> str:
+        name = self._undefined_name or ""
+        missing = _MISSING.get(None)
+        if missing is not None and name not in missing:
+            missing.append(name)
+        return FALLBACKS.get(_LANGUAGE.get(), FALLBACKS["en"]).get(name, "")
 
-        def __iter__(self) -> Any:
-            return iter(())
+    def __str__(self) -> str:
+        return self._fallback()
 
-        def __bool__(self) -> bool:
-            return False
+    def __iter__(self) -> Any:
+        return iter(())
 
-    return Fallback
+    def __bool__(self) -> bool:
+        return False
+
+
+_TEXT_ENV = SandboxedEnvironment(undefined=Fallback, autoescape=False)
+_HTML_ENV = SandboxedEnvironment(undefined=Fallback, autoescape=True)
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(source: str, html: bool) -> jinja2.Template:
+    """Compiling is most of a render's cost; a template version's text never changes, so cache by text."""
+    return (_HTML_ENV if html else _TEXT_ENV).from_string(source)
 
 
 def render(template: dict[str, Any], variables: dict[str, Any], language: str, *, context: str = "") -> Rendered:
     """Render a template ({subject, body_text, body_html}) with ``variables``; HTML autoescaped."""
     missing: list[str] = []
-    undefined = _undefined_class(language, missing)
-    text_env = SandboxedEnvironment(undefined=undefined, autoescape=False)
-    html_env = SandboxedEnvironment(undefined=undefined, autoescape=True)
     values = {k: v for k, v in variables.items() if v is not None}
+    tokens = (_MISSING.set(missing), _LANGUAGE.set(language))
     try:
         subject = template.get("subject")
         out = Rendered(
-            subject=text_env.from_string(subject).render(values).strip() if subject else None,
-            text=text_env.from_string(str(template["body_text"])).render(values),
-            html=html_env.from_string(template["body_html"]).render(values) if template.get("body_html") else None,
+            subject=_compiled(subject, False).render(values).strip() if subject else None,
+            text=_compiled(str(template["body_text"]), False).render(values),
+            html=_compiled(template["body_html"], True).render(values) if template.get("body_html") else None,
             missing=missing,
         )
     except jinja2.TemplateError as exc:
         raise TemplateError(f"template error: {exc}") from exc
+    finally:
+        _MISSING.reset(tokens[0])
+        _LANGUAGE.reset(tokens[1])
     if missing:
         log.warning(
             json.dumps(

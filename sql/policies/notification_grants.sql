@@ -34,3 +34,5 @@ revoke all on function api.get_notification_template(text, text, text, uuid) fro
 grant execute on function api.get_notification_template(text, text, text, uuid) to qms_admin;
 revoke all on function api.list_notification_templates() from public;
 grant execute on function api.list_notification_templates() to qms_admin;
+revoke all on function api.set_notification_provider(text, text, jsonb, text) from public;
+grant execute on function api.set_notification_provider(text, text, jsonb, text) to qms_admin;

@@ -78,3 +78,54 @@ end
 $$;
 comment on function api.set_notification_settings(boolean, text[], text[], integer) is
     'Change the tenant''s notification settings (admin; null keeps a value). PT400 INVALID_NOTIFICATION_SETTINGS.';
+
+-- api.set_notification_provider(channel, kind, config, secret) -> {channel, kind, config}: admin; the
+--   provider of one channel of the tenant. secret is the Fernet token of the credentials (the gateway route
+--   PUT /api/notification-providers/{channel} encrypts them with QMS_SECRET_KEY; plain text is refused);
+--   a null secret keeps the stored one. The secret is never returned. Kinds per channel: email smtp|log,
+--   sms http|log, whatsapp whatsapp|log, push webpush|log.
+--   Errors: PT403 FORBIDDEN, PT401 TENANT_REQUIRED, PT400 INVALID_NOTIFICATION_PROVIDER.
+--   Idempotent. Audited (notification_provider.set, without the secret). Locking: the provider row.
+create or replace function api.set_notification_provider(channel text, kind text, config jsonb default '{}',
+                                                         secret text default null)
+    returns jsonb
+    language plpgsql
+    security invoker
+as $$
+#variable_conflict use_column
+declare
+    v_tenant uuid;
+    v_row qms.notification_providers;
+begin
+    perform qms.require_role('qms_admin');
+    v_tenant := qms.require_tenant();
+    if set_notification_provider.channel is null or set_notification_provider.kind is null
+       or (set_notification_provider.channel, set_notification_provider.kind) not in (
+              ('email', 'smtp'), ('email', 'log'), ('sms', 'http'), ('sms', 'log'), ('whatsapp', 'whatsapp'),
+              ('whatsapp', 'log'), ('push', 'webpush'), ('push', 'log'))
+       or jsonb_typeof(coalesce(set_notification_provider.config, '{}')) <> 'object'
+       or set_notification_provider.secret !~ '^gAAAAA[A-Za-z0-9_=-]+$' then
+        perform qms.fail(400, 'INVALID_NOTIFICATION_PROVIDER',
+                         'unknown channel or provider kind, a kind that does not serve the channel, or a bad config',
+                         'email: smtp|log, sms: http|log, whatsapp: whatsapp|log, push: webpush|log; config an '
+                         'object; credentials through PUT /api/notification-providers/{channel} (encrypted).');
+    end if;
+    -- Two statements so the stored secret is never read (admins have no privilege on that column).
+    insert into qms.notification_providers as p (tenant_id, channel, kind, config, secret)
+    values (v_tenant, set_notification_provider.channel, set_notification_provider.kind,
+            coalesce(set_notification_provider.config, '{}'), set_notification_provider.secret)
+    on conflict (tenant_id, channel) do update
+       set kind = excluded.kind, config = excluded.config, updated_at = now()
+    returning p.tenant_id, p.channel, p.kind, p.config, null, p.updated_at into v_row;
+    if set_notification_provider.secret is not null then
+        update qms.notification_providers p set secret = set_notification_provider.secret
+         where p.tenant_id = v_tenant and p.channel = set_notification_provider.channel;
+    end if;
+    perform qms.audit_write('notification_provider.set', 'notification_provider', v_row.channel, null,
+                            jsonb_build_object('channel', v_row.channel, 'kind', v_row.kind, 'config', v_row.config));
+    return jsonb_build_object('channel', v_row.channel, 'kind', v_row.kind, 'config', v_row.config);
+end
+$$;
+comment on function api.set_notification_provider(text, text, jsonb, text) is
+    'Set the provider of a channel (admin; secret = encrypted credentials, never returned). '
+    'PT400 INVALID_NOTIFICATION_PROVIDER.';

@@ -1,8 +1,9 @@
 -- qms.default_notification_template(event_type, channel, language): the shipped template of an event in
 -- Indonesian ('id') or English ('en', also for any other language), used while a tenant has no active
 -- version of its own. Jinja2 text (rendered sandboxed by the sender worker) with the variables
--- ticket_number, branch_name, service_name, counter_name, position, eta_minutes, status_url,
--- unsubscribe_url. E-mail has a subject, a text and an HTML body; sms, whatsapp and push a text body.
+-- ticket_number, branch_name, service_name, counter_name, position, eta_minutes, unsubscribe_url
+-- (status_url is available to tenant templates but not used here: the status page's secret is handed to
+-- the customer at issue and stored hashed, so the sender cannot rebuild that link). E-mail has a subject, a text and an HTML body; sms, whatsapp and push a text body.
 -- Returns {event_type, channel, language, version: 0, subject, body_text, body_html}; null for an
 -- unknown event. Immutable, no errors, no locks.
 create or replace function qms.default_notification_template(p_event_type text, p_channel text, p_language text)
@@ -38,13 +39,12 @@ as $$
         'event_type', t.event_type, 'channel', p_channel, 'language', t.language, 'version', 0,
         'subject', case when p_channel = 'email' then t.subject end,
         'body_text', case when p_channel = 'email'
-                          then t.line || E'\n\n{{ status_url }}\n\n'
+                          then t.line || E'\n\n'
                                || case t.language when 'id' then 'Berhenti menerima pesan: ' else 'Stop these messages: ' end
                                || '{{ unsubscribe_url }}'
                           else t.line end,
         'body_html', case when p_channel = 'email'
-                          then '<p>' || t.line || '</p><p><a href="{{ status_url }}">{{ status_url }}</a></p>'
-                               || '<p style="font-size:small"><a href="{{ unsubscribe_url }}">'
+                          then '<p>' || t.line || '</p><p style="font-size:small"><a href="{{ unsubscribe_url }}">'
                                || case t.language when 'id' then 'Berhenti menerima pesan' else 'Stop these messages' end
                                || '</a></p>' end)
     from t
