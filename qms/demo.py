@@ -113,5 +113,7 @@ def seed(url: str, data_dir: Path) -> DemoInfo | None:
             args = [("branch_id", branch_id, "uuid"), ("kind", kind, "text"), ("name", name, "text")]
             device = call_api(conn, "create_device", [*args, ("area_id", info.area_id, "uuid")])
             info.devices[kind] = _id(device, "device_id")
+        # E-mail notifications on: a ticket issued with an e-mail address shows up in the local mail sink.
+        call_api(conn, "set_notification_settings", [("enabled", True, "boolean")])
         info.save(data_dir)  # before commit: a tenant whose passwords are lost is worse than a retry
     return info

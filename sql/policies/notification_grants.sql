@@ -36,3 +36,6 @@ revoke all on function api.list_notification_templates() from public;
 grant execute on function api.list_notification_templates() to qms_admin;
 revoke all on function api.set_notification_provider(text, text, jsonb, text) from public;
 grant execute on function api.set_notification_provider(text, text, jsonb, text) to qms_admin;
+grant execute on function worker.notification_metrics() to qms_worker;
+revoke all on function api.list_sink_messages(integer) from public;
+grant execute on function api.list_sink_messages(integer) to qms_admin;

@@ -131,7 +131,9 @@ create index notification_deliveries_due_idx on qms.notification_deliveries (nex
     where status in ('queued', 'temporary_failure');
 create index notification_deliveries_lease_idx on qms.notification_deliveries (lease_expires_at)
     where status = 'sending';
-create index notification_deliveries_status_idx on qms.notification_deliveries (tenant_id, status, created_at);
+create index notification_deliveries_tenant_idx on qms.notification_deliveries (tenant_id, created_at);
+create index notification_deliveries_dead_idx on qms.notification_deliveries (tenant_id, created_at)
+    where status = 'dead';
 create index notification_deliveries_provider_ref_idx on qms.notification_deliveries (provider_message_id)
     where provider_message_id is not null;
 
@@ -151,6 +153,7 @@ create table qms.notification_attempts (
     foreign key (tenant_id, delivery_id) references qms.notification_deliveries (tenant_id, delivery_id)
         on delete cascade
 );
+create index notification_attempts_finished_idx on qms.notification_attempts (finished_at);
 
 -- Events that made no delivery, and why (admin-visible; no contact data).
 create table qms.notification_skips (
