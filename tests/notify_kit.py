@@ -3,6 +3,7 @@ answers, fails or hangs on demand, sender worker processes, and tickets issued t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -47,13 +48,12 @@ class SmtpSink:
     rcpt_seen: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         self.rcpt_seen.set()
         if self.hold_rcpt is not None:
-            import asyncio
-
-            while not self.hold_rcpt.is_set():
-                await asyncio.sleep(0.05)
+            await asyncio.to_thread(self.hold_rcpt.wait)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -94,11 +94,13 @@ def start_http_stub(state: StubState) -> tuple[ThreadingHTTPServer, str]:
     """POST → 'ok' 200 {"id": …}, 'transient' 503, 'permanent' 400, 'hang' sleeps 5 s, 'gone' 410."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             mode = state.next_mode()
             with state.lock:
-                state.requests.append({"path": self.path, "headers": dict(self.headers), "body": body.decode(), "mode": mode})
+                state.requests.append(
+                    {"path": self.path, "headers": dict(self.headers), "body": body.decode(), "mode": mode}
+                )
             if mode == "hang":
                 time.sleep(5)
             status = {"ok": 200, "transient": 503, "permanent": 400, "gone": 410, "hang": 200}[mode]
@@ -171,7 +173,9 @@ def deliveries(url: str, where: str = "true", params: tuple[Any, ...] = ()) -> l
     return owner_rows(url, f"select * from qms.notification_deliveries where {where} order by created_at", params)
 
 
-def start_worker(url: str, smtp_url: str | None, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def start_worker(
+    url: str, smtp_url: str | None, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "QMS_SECRET_KEY": "test-secret", **(env or {})}
     if smtp_url:
         full_env["QMS_SMTP_URL"] = smtp_url

@@ -142,9 +142,18 @@ def test_two_senders_send_each_delivery_once(db_url: str, n: int) -> None:
         try:
             sink.wait_for(n, timeout=n * 0.6)
         except AssertionError:
-            states = owner_rows(db_url, "select status, count(*) n, max(last_error) e from qms.notification_deliveries group by 1")
+            states = owner_rows(
+                db_url, "select status, count(*) n, max(last_error) e from qms.notification_deliveries group by 1"
+            )
             raise AssertionError(f"{len(sink.messages)} received; {states}") from None
-        wait_until(lambda: owner_rows(db_url, "select count(*) n from qms.notification_deliveries where status = 'sent'")[0]["n"] == n, 30, "all sent")
+        wait_until(
+            lambda: (
+                owner_rows(db_url, "select count(*) n from qms.notification_deliveries where status = 'sent'")[0]["n"]
+                == n
+            ),
+            30,
+            "all sent",
+        )
         time.sleep(0.5)
     finally:
         results = [stop_worker(w) for w in workers]
@@ -168,7 +177,9 @@ def test_no_show_sweep_end_to_end_sends_one_notification(db_url: str) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     sweeper = subprocess.Popen(
         [sys.executable, "-m", "workers", "--database-url", db_url, "--sweep-interval", "0.2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
     )
     sender = start_worker(db_url, smtp_url)
     try:
@@ -181,6 +192,8 @@ def test_no_show_sweep_end_to_end_sends_one_notification(db_url: str) -> None:
         controller.stop()
     assert len(sink.messages) == 1
     assert mail.subject == "A-001: Anda tidak hadir saat dipanggil"
-    events = owner_rows(db_url, "select type from qms.ticket_events where ticket_id = %s order by ticket_seq", (ticket,))
+    events = owner_rows(
+        db_url, "select type from qms.ticket_events where ticket_id = %s order by ticket_seq", (ticket,)
+    )
     assert [e["type"] for e in events] == ["ticket.created", "ticket.called", "ticket.no_show"]
     assert [(d["event_type"], d["status"]) for d in deliveries(db_url)] == [("ticket.no_show", "sent")]

@@ -11,7 +11,17 @@ import psycopg
 import pytest
 
 from tests.engine_fixtures import connect_as, owner_rows
-from tests.notify_kit import SmtpSink, deliveries, issue, scalar, seed_notifying, start_smtp, start_worker, stop_worker, wait_until
+from tests.notify_kit import (
+    SmtpSink,
+    deliveries,
+    issue,
+    scalar,
+    seed_notifying,
+    start_smtp,
+    start_worker,
+    stop_worker,
+    wait_until,
+)
 from workers.notify_render import render
 
 
@@ -107,7 +117,10 @@ def test_no_contact_and_opted_out_send_nothing_and_say_why(db_url: str, smtp: tu
 
 
 def test_missing_variable_renders_a_fallback_and_warns(caplog: pytest.LogCaptureFixture) -> None:
-    template = {"subject": "{{ ticket_number }} at {{ counter_name }}", "body_text": "Hi {{ nickname }}, go to {{ counter_name }}."}
+    template = {
+        "subject": "{{ ticket_number }} at {{ counter_name }}",
+        "body_text": "Hi {{ nickname }}, go to {{ counter_name }}.",
+    }
     with caplog.at_level(logging.WARNING, logger="qms.notify"):
         en = render(template, {"ticket_number": "A-001"}, "en")
         id_ = render(template, {"ticket_number": "A-001"}, "id")
@@ -140,7 +153,9 @@ def test_a_tenant_template_with_a_missing_variable_still_sends(db_url: str, smtp
     assert mail.subject == "Hello A-001"
     assert mail.body().strip() == "Ticket A-001 for"
     assert deliveries(db_url)[0]["template_version"] == 1
-    assert any(line["event"] == "notify.template_variable_missing" and line["variables"] == ["customer_name"] for line in lines)
+    assert any(
+        line["event"] == "notify.template_variable_missing" and line["variables"] == ["customer_name"] for line in lines
+    )
 
 
 def test_template_syntax_error_is_a_permanent_failure_not_a_crash(db_url: str, smtp: tuple[SmtpSink, str]) -> None:

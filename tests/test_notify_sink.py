@@ -30,7 +30,10 @@ def test_the_sink_keeps_each_tenants_messages_for_its_admin(db_url: str) -> None
     port = up.notify_children(db_url, {})[0].argv[-1]
     sink = subprocess.Popen(
         [sys.executable, "-m", "workers.mailsink", "--database-url", db_url, "--port", port],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     worker = start_worker(db_url, f"smtp://127.0.0.1:{port}?starttls=off")
     admin = {"role": "qms_admin", "tenant_id": str(seed.tenant_id), "sub": "admin"}
@@ -60,5 +63,7 @@ def test_the_demo_tenant_has_email_notifications_on(db_url: str, tmp_path: objec
     info = demo.seed(db_url, Path(str(tmp_path)))
     assert info is not None
     with psycopg.connect(db_url) as conn:
-        row = conn.execute("select enabled, channels from qms.notification_settings where tenant_id = %s", (info.tenant_id,)).fetchone()
+        row = conn.execute(
+            "select enabled, channels from qms.notification_settings where tenant_id = %s", (info.tenant_id,)
+        ).fetchone()
     assert row == (True, ["email"])

@@ -27,7 +27,7 @@ log = logging.getLogger("qms.mailsink")
 
 def _part(mail: EmailMessage, subtype: str) -> str | None:
     body = mail.get_body(preferencelist=(subtype,))
-    return str(body.get_content()) if body is not None else None  # type: ignore[attr-defined]
+    return str(body.get_content()) if body is not None else None
 
 
 class Store:
@@ -54,12 +54,16 @@ class Store:
                         str(mail["Subject"] or ""),
                         _part(mail, "plain"),
                         _part(mail, "html"),
-                        json.dumps({k: str(v) for k, v in mail.items() if k.lower().startswith(("x-qms", "message-id"))}),
+                        json.dumps(
+                            {k: str(v) for k, v in mail.items() if k.lower().startswith(("x-qms", "message-id"))}
+                        ),
                     ),
                 )
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
-        mail = message_from_bytes(envelope.content or b"", policy=policy.default)
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.content or b""
+        raw = content.encode() if isinstance(content, str) else content
+        mail = message_from_bytes(raw, policy=policy.default)
         assert isinstance(mail, EmailMessage)
         tenant = str(mail["X-QMS-Tenant"] or "")
         try:

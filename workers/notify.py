@@ -72,7 +72,9 @@ class Db:
             return await cur.fetchall() if cur.description else []
 
 
-def _message(row: dict[str, Any], opts: Options, rendered_subject: str | None, text: str, html: str | None) -> providers.Message:
+def _message(
+    row: dict[str, Any], opts: Options, rendered_subject: str | None, text: str, html: str | None
+) -> providers.Message:
     token = row.get("unsubscribe_token")
     return providers.Message(
         delivery_id=row["delivery_id"],
@@ -135,22 +137,40 @@ async def process(db: Db, row: dict[str, Any], opts: Options, sem: asyncio.Semap
             "select worker.finish_notification(tenant_id => %s, delivery_id => %s, worker_id => %s, outcome => %s,"
             " error => %s, provider_message_id => %s, provider => %s, template_id => %s, template_version => %s,"
             " retry_base_seconds => %s)",
-            (row["tenant_id"], row["delivery_id"], opts.worker_id, outcome, error,
-             result.provider_message_id if result else None, kind, template.get("template_id"),
-             template.get("version"), opts.retry_base_seconds),
+            (
+                row["tenant_id"],
+                row["delivery_id"],
+                opts.worker_id,
+                outcome,
+                error,
+                result.provider_message_id if result else None,
+                kind,
+                template.get("template_id"),
+                template.get("version"),
+                opts.retry_base_seconds,
+            ),
         )
         for endpoint in result.gone_subscriptions if result else []:
-            await db.call("select worker.remove_push_subscription(%s, %s, %s)",
-                        (row["tenant_id"], row["ticket_id"], endpoint))
+            await db.call(
+                "select worker.remove_push_subscription(%s, %s, %s)", (row["tenant_id"], row["ticket_id"], endpoint)
+            )
     except psycopg.errors.DatabaseError as exc:
         # LEASE_LOST: the lease ran out while sending and another sender owns the delivery now.
         log_event("notify.finish_failed", delivery_id=row["delivery_id"], error=str(exc).splitlines()[0])
         return
-    log_event("notify.sent" if outcome == "sent" else "notify.failed", delivery_id=row["delivery_id"],
-              tenant_id=row["tenant_id"], channel=row["channel"], event_type=row["event_type"],
-              attempt=row["attempt"], status=status[0][0] if status else None, provider=kind,
-              recipient=providers.mask(row.get("recipient")), ms=round(elapsed * 1000, 1),
-              **({"error": error} if error else {}))
+    log_event(
+        "notify.sent" if outcome == "sent" else "notify.failed",
+        delivery_id=row["delivery_id"],
+        tenant_id=row["tenant_id"],
+        channel=row["channel"],
+        event_type=row["event_type"],
+        attempt=row["attempt"],
+        status=status[0][0] if status else None,
+        provider=kind,
+        recipient=providers.mask(row.get("recipient")),
+        ms=round(elapsed * 1000, 1),
+        **({"error": error} if error else {}),
+    )
 
 
 async def claim(db: Db, opts: Options) -> list[dict[str, Any]]:
@@ -238,8 +258,13 @@ def main() -> None:
     async def _main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def on_signal(sig: signal.Signals) -> None:
+            log_event("notify.stopping", signal=sig.name)
+            stop.set()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, lambda s=sig: (log_event("notify.stopping", signal=s.name), stop.set()))
+            loop.add_signal_handler(sig, on_signal, sig)
         log_event("notify.started", worker_id=opts.worker_id, smtp_default=bool(os.environ.get("QMS_SMTP_URL")))
         await run(opts, stop)
         log_event("notify.stopped", worker_id=opts.worker_id)

@@ -37,10 +37,12 @@ def _dig(value: Any, path: str) -> Any:
 
 
 async def _post(
-    url: str, *, headers: dict[str, str], content: bytes | None = None, json_body: Any = None, timeout: Any = None
+    url: str, *, headers: dict[str, str], content: bytes | None = None, json_body: Any = None, timeout_s: Any = None
 ) -> httpx.Response:
     try:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(float(timeout), connect=5.0) if timeout else TIMEOUT) as client:
+        async with httpx.AsyncClient(
+            timeout=httpx.Timeout(float(timeout_s), connect=5.0) if timeout_s else TIMEOUT
+        ) as client:
             return await client.post(url, headers=headers, content=content, json=json_body)
     except httpx.HTTPError as exc:
         raise TransientError(f"{type(exc).__name__}: {exc}") from exc
@@ -66,16 +68,21 @@ class HttpSmsProvider:
             raise PermanentError("no phone number (the contact was purged)")
         cfg = self.config
         template = cfg.get("body_template") or '{"to": {{ to | json }}, "text": {{ text | json }}}'
-        body = _ENV.from_string(template).render(to=message.recipient, text=message.text,
-                                                 idempotency_key=message.idempotency_key)
-        headers = {"Content-Type": str(cfg.get("content_type", "application/json")),
-                   "Idempotency-Key": message.idempotency_key}
+        body = _ENV.from_string(template).render(
+            to=message.recipient, text=message.text, idempotency_key=message.idempotency_key
+        )
+        headers = {
+            "Content-Type": str(cfg.get("content_type", "application/json")),
+            "Idempotency-Key": message.idempotency_key,
+        }
         if self.secret.get("authorization"):
             headers["Authorization"] = str(self.secret["authorization"])
         elif self.secret.get("username"):
             pair = f"{self.secret['username']}:{self.secret.get('password', '')}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-        resp = await _post(str(cfg["url"]), headers=headers, content=body.encode(), timeout=cfg.get("timeout_seconds"))
+        resp = await _post(
+            str(cfg["url"]), headers=headers, content=body.encode(), timeout_s=cfg.get("timeout_seconds")
+        )
         if resp.status_code not in cfg.get("success_status", [200, 201, 202]):
             raise _classify(resp.status_code, resp.text)
         data: Any = None
@@ -122,7 +129,10 @@ class WhatsAppProvider:
         }
         base = str(self.config.get("base_url", "https://graph.facebook.com/v19.0")).rstrip("/")
         url = f"{base}/{self.config.get('phone_number_id', '')}/messages"
-        headers = {"Authorization": f"Bearer {self.secret.get('token', '')}", "Idempotency-Key": message.idempotency_key}
+        headers = {
+            "Authorization": f"Bearer {self.secret.get('token', '')}",
+            "Idempotency-Key": message.idempotency_key,
+        }
         resp = await _post(url, headers=headers, json_body=body)
         if resp.status_code >= 300:
             raise _classify(resp.status_code, resp.text)
@@ -150,16 +160,25 @@ class WebPushProvider:
 
         if not message.push_subscriptions:
             raise PermanentError("the ticket has no push subscription")
-        payload = json.dumps({"title": message.subject or message.variables.get("ticket_number", ""),
-                              "body": message.text, "tag": message.idempotency_key})
+        payload = json.dumps(
+            {
+                "title": message.subject or message.variables.get("ticket_number", ""),
+                "body": message.text,
+                "tag": message.idempotency_key,
+            }
+        )
         gone: list[str] = []
         sent = 0
         for sub in message.push_subscriptions:
             info = {"endpoint": sub["endpoint"], "keys": {"p256dh": sub["p256dh"], "auth": sub["auth"]}}
             try:
                 await asyncio.to_thread(
-                    webpush, info, payload, vapid_private_key=self.secret.get("vapid_private_key"),
-                    vapid_claims={"sub": str(self.config.get("subject", "mailto:admin@localhost"))}, timeout=15,
+                    webpush,
+                    info,
+                    payload,
+                    vapid_private_key=self.secret.get("vapid_private_key"),
+                    vapid_claims={"sub": str(self.config.get("subject", "mailto:admin@localhost"))},
+                    timeout=15,
                     headers={"Topic": message.idempotency_key[:32]},
                 )
                 sent += 1

@@ -58,15 +58,21 @@ async def _signed_json(request: Request) -> dict[str, Any]:
     given = request.headers.get("x-qms-signature", "").removeprefix("sha256=")
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     if not secret or not hmac.compare_digest(given, expected):
-        raise ApiError(401, "INVALID_SIGNATURE", "the webhook signature is missing or wrong",
-                       hint="Sign the raw body: X-QMS-Signature: sha256=<hex HMAC-SHA256 with the shared secret>.")
+        raise ApiError(
+            401,
+            "INVALID_SIGNATURE",
+            "the webhook signature is missing or wrong",
+            hint="Sign the raw body: X-QMS-Signature: sha256=<hex HMAC-SHA256 with the shared secret>.",
+        )
     return await parse_json_object(request)
 
 
 @router.post("/webhooks/notifications/report", include_in_schema=False)
 async def delivery_report(request: Request) -> Response:
     data = await _signed_json(request)
-    status = {"delivered": "delivered", "failed": "permanent_failure"}.get(str(data.get("status")), str(data.get("status")))
+    status = {"delivered": "delivered", "failed": "permanent_failure"}.get(
+        str(data.get("status")), str(data.get("status"))
+    )
     db: Database = request.app.state.db
     row = await db.fetch_one(
         _worker_context(request),
@@ -123,7 +129,9 @@ async def preview(body: PreviewIn, request: Request) -> Response:
         out = render(template, {**SAMPLE, **(body.variables or {})}, str(template.get("language", body.language)))
     except TemplateError as exc:
         raise ApiError(400, "INVALID_TEMPLATE", str(exc), hint="Fix the Jinja2 syntax of the template.") from exc
-    return json_response(json.dumps({"subject": out.subject, "text": out.text, "html": out.html, "missing": out.missing}))
+    return json_response(
+        json.dumps({"subject": out.subject, "text": out.text, "html": out.html, "missing": out.missing})
+    )
 
 
 class ProviderIn(BaseModel):
@@ -142,6 +150,8 @@ async def set_provider(channel: str, body: ProviderIn, request: Request) -> Resp
         try:
             args["secret"] = notify_secrets.encrypt(body.credentials)
         except notify_secrets.SecretKeyError as exc:
-            raise ApiError(503, "SECRET_KEY_MISSING", str(exc), hint="Set QMS_SECRET_KEY for the gateway and the sender.") from exc
+            raise ApiError(
+                503, "SECRET_KEY_MISSING", str(exc), hint="Set QMS_SECRET_KEY for the gateway and the sender."
+            ) from exc
     _fn, text = await db.call(auth.request_context(request), "set_notification_provider", args)
     return json_response(text or "null")
