@@ -128,8 +128,11 @@ def test_policy_set_and_get(cli: CliRunner, acme: dict[str, Any]) -> None:
     run(cli, "policy", "set", "--tenant", "acme", bid, '{"called_grace_seconds": 90}')
     run(cli, "policy", "set", "--tenant", "acme", bid, '{"priority_ratio": 5}', "--service", sid)
     got = run(cli, "policy", "get", "--tenant", "acme", bid, "--service", sid)
-    effective = got.get("effective", got)
-    assert effective["called_grace_seconds"] == 90 and effective["priority_ratio"] == 5
+    assert got["called_grace_seconds"] == 90 and got["priority_ratio"] == 5
+    branch_only = run(cli, "policy", "get", "--tenant", "acme", bid)
+    assert branch_only["called_grace_seconds"] == 90 and branch_only["priority_ratio"] == 3  # the default
+    bad = run(cli, "policy", "set", "--tenant", "acme", bid, "{not json", ok=False)
+    assert "INVALID_POLICY" in bad.stderr
 
 
 def test_token_issue_claims(cli: CliRunner, acme: dict[str, Any]) -> None:
