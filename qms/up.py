@@ -222,6 +222,7 @@ def banner(base: str, url: str, psql: str, info: demo.DemoInfo | None, data_dir:
         lines.append(f"  demo tenant `{demo.SLUG}`, branch {demo.BRANCH_NAME} ({info.branch_id}); logins:")
         lines += [f"    {x['role']:<10} {x['email']:<24} {x['password']}" for x in info.logins]
         lines.append(f"  kiosk device {info.devices.get('kiosk')}, display device {info.devices.get('display')}")
+        lines.append(f"  (a device's token and start page: qms device token --tenant demo <device> --base-url {base})")
         lines.append(f"  (kept in {data_dir / demo.LOGINS_FILE}; a token: qms token issue --tenant demo --role agent)")
     lines.append("Ctrl-C stops everything.")
     return "\n".join(lines)
