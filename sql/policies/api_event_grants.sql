@@ -38,13 +38,3 @@ grant execute on function api.queue_snapshot(uuid, uuid) to qms_agent, qms_super
 revoke all on function api.display_snapshot(uuid, uuid, integer) from public;
 grant execute on function api.display_snapshot(uuid, uuid, integer)
     to qms_device, qms_agent, qms_supervisor, qms_admin;
-
--- Workers: the no-show sweeper and the relay.
-revoke all on function api.sweep_no_shows(integer) from public;
-grant execute on function api.sweep_no_shows(integer) to qms_worker;
-revoke all on function api.relay_events(bigint, integer) from public;
-grant execute on function api.relay_events(bigint, integer) to qms_worker;
-revoke all on function api.relay_position(text) from public;
-grant execute on function api.relay_position(text) to qms_worker;
-revoke all on function api.relay_ack(text, bigint) from public;
-grant execute on function api.relay_ack(text, bigint) to qms_worker;

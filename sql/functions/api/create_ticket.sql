@@ -12,8 +12,10 @@
 -- Queue position key: queued_at = created_at = clock_timestamp() (arrival order, distinct even for
 --   tickets issued in one transaction).
 -- Idempotency: request_id replays the stored ticket (position as it was at issue), no new event.
--- Writes: the number counter, the ticket row once (already carrying event_count = 1 and the hash of its
---   ticket.created event, computed before the insert), the event, the contact if any.
+-- Writes: the number counter, the ticket and its ticket.created event (qms.advance_ticket), the contact if any.
+-- Answer: the ticket with position, estimated_wait_seconds and status_url, the relative path of the
+--   customer's public status page carrying the ticket's secret (returned here only; stored hashed; an
+--   idempotent replay returns the same answer while the request_id is kept).
 -- Locking: the service's number-counter row for the day, until commit.
 create or replace function api.create_ticket(
     service_id uuid,
@@ -40,7 +42,7 @@ declare
     v_now timestamptz;
     v_new qms.tickets;
     v_ticket qms.tickets;
-    v_payload jsonb;
+    v_secret text;
     v_number_format text;
     v_estimate jsonb;
 begin
@@ -112,23 +114,18 @@ begin
     on conflict (tenant_id, service_id, business_date) do update set last_n = c.last_n + 1
     returning c.last_n into v_new.number_seq;
     v_new.ticket_number := qms.format_ticket_number(v_number_format, v_prefix, v_new.number_seq);
-    v_payload := jsonb_build_object('changes', qms.ticket_changes(null, v_new));
-
-    insert into qms.tickets (tenant_id, ticket_id, branch_id, service_id, area_id, ticket_number, number_seq,
-                             business_date, status, channel, priority_class, returned, queued_at, created_at,
-                             version, event_count, last_event_hash)
-    values (v_tenant, v_new.ticket_id, v_new.branch_id, v_new.service_id, v_new.area_id, v_new.ticket_number,
-            v_new.number_seq, v_new.business_date, 'waiting', v_new.channel, v_new.priority_class, false, v_now, v_now,
-            1, 1, qms.ticket_event_hash(null, v_tenant, v_new.ticket_id, 1, 'ticket.created', v_payload))
-    returning * into v_ticket;
-    perform qms.write_ticket_event(v_ticket, null, 'ticket.created', v_payload, create_ticket.request_id);
+    -- The customer's secret for the public status page: 122 random bits, only its hash is stored.
+    v_secret := replace(gen_random_uuid()::text, '-', '');
+    v_new.access_secret_hash := sha256(convert_to(v_secret, 'UTF8'));
+    v_ticket := qms.advance_ticket(null, v_new, 'ticket.created', '{}', create_ticket.request_id);
     if create_ticket.contact is not null then
         insert into qms.ticket_contacts (tenant_id, ticket_id, phone, email, language, consent)
         values (v_tenant, v_ticket.ticket_id, nullif(create_ticket.contact ->> 'phone', ''),
                 nullif(create_ticket.contact ->> 'email', ''), coalesce(create_ticket.contact ->> 'language', 'en'),
                 true);
     end if;
-    return qms.idempotency_finish(create_ticket.request_id, qms.ticket_json(v_ticket, false) || v_estimate);
+    return qms.idempotency_finish(create_ticket.request_id, qms.ticket_json(v_ticket, false) || v_estimate
+        || jsonb_build_object('status_url', qms.public_status_url(v_ticket.ticket_id, v_secret)));
 end
 $$;
 comment on function api.create_ticket(uuid, text, text, uuid, jsonb) is
