@@ -1,7 +1,7 @@
 -- Read side and event delivery of the queue engine (docs/adr/0005-event-delivery.md): who may call the
 -- event functions, the infrastructure tables of the relay, and the writer-xid trigger of the event log.
 
--- Writers take their xid before drawing a seq (the watermark rule, sql/functions/qms/events_horizon.sql).
+-- Writers take their xid before drawing a seq (the watermark rule, sql/functions/qms/event_watermark.sql).
 create or replace trigger ticket_events_assign_xid
     before insert on qms.ticket_events
     for each statement execute function qms.tg_ticket_events__assign_xid();
