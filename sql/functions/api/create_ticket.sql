@@ -31,14 +31,7 @@ as $$
 declare
     v_replay jsonb;
     v_tenant uuid;
-    v_branch_id uuid;
-    v_area_id uuid;
-    v_prefix text;
-    v_service_hours jsonb;
-    v_branch_found boolean;
-    v_branch_active boolean;
-    v_branch_hours jsonb;
-    v_timezone text;
+    v_service record;
     v_now timestamptz;
     v_new qms.tickets;
     v_ticket qms.tickets;
@@ -46,56 +39,24 @@ declare
     v_number_format text;
     v_estimate jsonb;
 begin
-    if create_ticket.channel is null
-       or create_ticket.channel not in ('kiosk', 'web', 'mobile', 'staff', 'api') then
-        perform qms.fail(400, 'INVALID_CHANNEL', format('unknown channel %s', create_ticket.channel),
-                         'Use one of kiosk, web, mobile, staff, api.');
-    end if;
-    if create_ticket.priority_class is null
-       or create_ticket.priority_class not in ('regular', 'priority', 'vip', 'emergency') then
-        perform qms.fail(400, 'INVALID_PRIORITY_CLASS',
-                         format('unknown priority class %s', create_ticket.priority_class),
-                         'Use one of regular, priority, vip, emergency.');
-    end if;
-    if create_ticket.contact is not null then
-        perform qms.validate_contact(create_ticket.contact);
-    end if;
+    perform qms.validate_ticket_request(create_ticket.channel, create_ticket.priority_class, create_ticket.contact);
     v_tenant := qms.require_tenant();
-    if create_ticket.request_id is not null then
-        v_replay := qms.idempotency_begin(create_ticket.request_id, 'create_ticket', jsonb_build_object(
-            'service_id', create_ticket.service_id, 'channel', create_ticket.channel,
-            'priority_class', create_ticket.priority_class, 'contact', create_ticket.contact));
-        if v_replay is not null then
-            return v_replay;
-        end if;
+    v_replay := qms.idempotency_begin(create_ticket.request_id, 'create_ticket', jsonb_build_object(
+        'service_id', create_ticket.service_id, 'channel', create_ticket.channel,
+        'priority_class', create_ticket.priority_class, 'contact', create_ticket.contact));
+    if v_replay is not null then
+        return v_replay;
     end if;
-
-    -- The service and its branch in one read (RLS on both: a branch out of scope reads as closed).
-    select s.branch_id, s.area_id, s.prefix, s.hours, b.branch_id is not null, b.is_active, b.hours, b.timezone
-      into v_branch_id, v_area_id, v_prefix, v_service_hours, v_branch_found, v_branch_active, v_branch_hours,
-           v_timezone
-    from qms.services s
-    left join qms.branches b on b.tenant_id = s.tenant_id and b.branch_id = s.branch_id
-    where s.tenant_id = v_tenant and s.service_id = create_ticket.service_id and s.is_active;
-    if not found then
-        perform qms.fail(404, 'SERVICE_NOT_FOUND', 'service not found',
-                         'Pick an active service of a branch you may issue tickets in.');
-    end if;
-    if not v_branch_found or not v_branch_active or not qms.is_open(v_branch_hours, v_timezone) then
-        perform qms.fail(409, 'BRANCH_CLOSED', 'the branch is closed now', 'Come back during opening hours.');
-    end if;
-    if not qms.is_open(v_service_hours, v_timezone) then
-        perform qms.fail(409, 'SERVICE_CLOSED', 'the service is closed now', 'Come back during its opening hours.');
-    end if;
+    select * into v_service from qms.open_service(v_tenant, create_ticket.service_id);
 
     -- The whole row is built here, so its ticket.created event (and hash) is known before the one insert.
     v_now := clock_timestamp();
     v_new.tenant_id := v_tenant;
     v_new.ticket_id := gen_random_uuid();
-    v_new.branch_id := v_branch_id;
+    v_new.branch_id := v_service.branch_id;
     v_new.service_id := create_ticket.service_id;
-    v_new.area_id := v_area_id;
-    v_new.business_date := qms.business_date(v_timezone);
+    v_new.area_id := v_service.area_id;
+    v_new.business_date := qms.business_date(v_service.timezone);
     v_new.status := 'waiting';
     v_new.channel := create_ticket.channel;
     v_new.priority_class := create_ticket.priority_class;
@@ -107,13 +68,13 @@ begin
     -- Everything that does not need the number is done before the service's number-counter row is locked
     -- (that lock lasts until commit and serialises the service's issues): the policy and the position, which
     -- counts the waiting queue (a new ticket queues behind every visible ticket of its class and above).
-    v_number_format := qms.effective_policy(v_tenant, v_branch_id, v_new.service_id) ->> 'number_format';
+    v_number_format := qms.effective_policy(v_tenant, v_service.branch_id, v_new.service_id) ->> 'number_format';
     v_estimate := qms.queue_estimate(v_new);
     insert into qms.ticket_number_counters as c (tenant_id, service_id, business_date, last_n)
     values (v_tenant, v_new.service_id, v_new.business_date, 1)
     on conflict (tenant_id, service_id, business_date) do update set last_n = c.last_n + 1
     returning c.last_n into v_new.number_seq;
-    v_new.ticket_number := qms.format_ticket_number(v_number_format, v_prefix, v_new.number_seq);
+    v_new.ticket_number := qms.format_ticket_number(v_number_format, v_service.prefix, v_new.number_seq);
     -- The customer's secret for the public status page: 122 random bits, only its hash is stored.
     v_secret := replace(gen_random_uuid()::text, '-', '');
     v_new.access_secret_hash := sha256(convert_to(v_secret, 'UTF8'));
