@@ -155,6 +155,10 @@ def test_token_issue_claims(cli: CliRunner, acme: dict[str, Any]) -> None:
     assert jwt.decode(out["token"], SECRET, algorithms=["HS256"])["branch_ids"] == [bid]
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.decode(out["token"], "another-secret-" + "y" * 40, algorithms=["HS256"])
+    nobody = run(cli, "token", "issue", "--tenant", "acme", "--role", "supervisor", ok=False)
+    assert "USER_NOT_FOUND" in nobody.stderr
+    mismatch = run(cli, "token", "issue", "--tenant", "acme", "--role", "admin", "--sub", "ana@acme.test", ok=False)
+    assert "ROLE_MISMATCH" in mismatch.stderr
     bad = run(cli, "token", "issue", "--tenant", "acme", "--role", "root", ok=False)
     assert "unknown role" in bad.stderr
 
@@ -241,6 +245,8 @@ def test_device_token_prints_the_token_and_the_start_page(cli: CliRunner, acme: 
     assert {k: issued["claims"][k] for k in ("sub", "kind", "tv", "branch_ids")} == {
         "sub": kiosk["device_id"], "kind": "kiosk", "tv": 0, "branch_ids": [bid]
     }  # fmt: skip
+    first = run(cli, "token", "issue", "--tenant", "acme", "--role", "device", "--json")
+    assert first["claims"]["sub"] == kiosk["device_id"]  # the earliest active device
     # a revoked device gets no token (its token_version moved on, too)
     run(cli, "device", "revoke", "--tenant", "acme", kiosk["device_id"])
     revoked = run(cli, "device", "token", "--tenant", "acme", kiosk["device_id"], ok=False)

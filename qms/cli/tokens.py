@@ -17,21 +17,20 @@ token_app = typer.Typer(help="JWTs for scripts and tests.", no_args_is_help=True
 USER_ROLES = ("qms_agent", "qms_supervisor", "qms_admin", "qms_analyst")
 
 
-def first_active(items: list[dict[str, Any]], **match: str) -> dict[str, Any] | None:
-    """The earliest created of ``items`` that is active and matches every ``key=value``."""
-    found = [
-        it
-        for it in items
-        if (it.get("is_active") or it.get("status") == "active") and all(it.get(k) == v for k, v in match.items())
-    ]
-    return min(found, key=lambda it: str(it["created_at"]), default=None)
+def earliest(items: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first created of ``items`` (api objects with ``created_at``), None when there is none."""
+    return min(items, key=lambda it: str(it["created_at"]), default=None)
 
 
 def user_token_claims(session: TenantSession, role: str, sub: str | None) -> dict[str, Any]:
     """A user's claims: the user named by ``sub`` (id or e-mail), else the tenant's first active user of
     ``role``; a user of another role is refused (the gateway would refuse the token)."""
     short = role.removeprefix("qms_")
-    user = find_user(session, sub) if sub else first_active(session.call("list_users"), role=short)
+    user: dict[str, Any] | None
+    if sub:
+        user = find_user(session, sub)
+    else:
+        user = earliest([u for u in session.call("list_users") if u["is_active"] and u["role"] == short])
     if user is None:
         raise CliError(f"USER_NOT_FOUND: no active {role} user in this tenant")
     if user["role"] != short:
@@ -43,7 +42,9 @@ def subject_claims(session: TenantSession, role: str, sub: str | None) -> dict[s
     if role in USER_ROLES:
         return user_token_claims(session, role, sub)
     if role == "qms_device":
-        device = {"device_id": sub} if sub else first_active(session.call("list_devices"))
+        if sub:
+            return device_token_claims(session, sub)
+        device = earliest([d for d in session.call("list_devices") if d["status"] == "active"])
         if device is None:
             raise CliError("DEVICE_NOT_FOUND: no active device in this tenant")
         return device_token_claims(session, str(device["device_id"]))
