@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from qms.apicall import call_api
 from qms.relay import CHANNEL, MAX_PAYLOAD, Relay, pack_batches
 
 
@@ -91,7 +92,7 @@ def worker_conn(url: str) -> Iterator[psycopg.Connection[Any]]:
 def relay_once(conn: psycopg.Connection[Any], after: int) -> list[int]:
     """One relay_events call in its own transaction (as the relay does)."""
     with conn.transaction():
-        return [int(r[0]) for r in conn.execute("select seq from api.relay_events(%s)", (after,)).fetchall()]
+        return [int(r[0]) for r in conn.execute("select seq from worker.relay_events(%s)", (after,)).fetchall()]
 
 
 # -- packing ---------------------------------------------------------------------------------------------
@@ -150,25 +151,17 @@ def test_an_old_xid_with_a_higher_seq_is_held_back_until_the_lower_seq_commits(w
 
 def test_snapshot_as_of_seq_never_passes_an_event_in_flight(world: World) -> None:
     url = world.url
-    claims = json.dumps(
-        {"role": "qms_agent", "tenant_id": str(world.tenant_id), "branch_ids": [str(world.branch_id)], "sub": "a"}
-    )
+    claims = {"role": "qms_agent", "tenant_id": str(world.tenant_id), "branch_ids": [str(world.branch_id)], "sub": "a"}
     with (
         psycopg.connect(url) as writer,
         psycopg.connect(url, autocommit=True) as owner,
         psycopg.connect(url, autocommit=True) as agent,
         worker_conn(url) as relay,
     ):
-        agent.execute("set role qms_agent")
-        agent.execute("select set_config('request.jwt.claims', %s, false)", (claims,))
         ticket = world.new_ticket(owner)
 
         def as_of() -> int:
-            row = agent.execute(
-                "select (api.queue_snapshot(%s) ->> 'as_of_seq')::bigint", (world.branch_id,)
-            ).fetchone()
-            assert row is not None
-            return int(row[0])
+            return int(call_api(agent, "queue_snapshot", claims, branch_id=world.branch_id)["as_of_seq"])
 
         writer.execute("update qms.tickets set status = 'waiting' where ticket_id = %s", (ticket,))  # old xid
         s1 = insert_event(writer, world, ticket, 1, "waiting")
@@ -361,7 +354,7 @@ def test_two_sweepers_at_once_write_one_no_show_event_per_ticket(world: World) -
             total = 0
             while True:
                 with conn.transaction():
-                    row = conn.execute("select api.sweep_no_shows(max_rows => 7)").fetchone()
+                    row = conn.execute("select worker.sweep_no_shows(max_rows => 7)").fetchone()
                 assert row is not None
                 total += int(row[0])
                 if row[0] == 0:
