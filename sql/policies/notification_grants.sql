@@ -39,3 +39,4 @@ grant execute on function api.set_notification_provider(text, text, jsonb, text)
 grant execute on function worker.notification_metrics() to qms_worker;
 revoke all on function api.list_sink_messages(integer) from public;
 grant execute on function api.list_sink_messages(integer) to qms_admin;
+grant execute on function worker.purge_notification_data(integer, interval) to qms_worker;
