@@ -34,7 +34,7 @@ from workers.notify_render import TemplateError, render
 
 router = APIRouter()
 
-STOP_WORDS = frozenset({"STOP", "UNSUBSCRIBE", "BERHENTI", "UNREG", "CANCEL"})
+STOP_WORDS = frozenset({"stop", "unsubscribe", "berhenti", "unreg", "cancel"})
 SAMPLE = {
     "ticket_number": "A-012",
     "branch_name": "Main branch",
@@ -85,7 +85,7 @@ async def delivery_report(request: Request) -> Response:
 @router.post("/webhooks/notifications/inbound/{tenant_id}", include_in_schema=False)
 async def inbound_sms(tenant_id: uuid.UUID, request: Request) -> Response:
     data = await _signed_json(request)
-    words = str(data.get("text", "")).strip().upper().split()
+    words = str(data.get("text", "")).strip().lower().split()
     if not words or words[0] not in STOP_WORDS or not data.get("from"):
         return json_response(json.dumps({"stopped": False}))
     db: Database = request.app.state.db
