@@ -70,6 +70,16 @@ def _seed(conn: psycopg.Connection, slug: str) -> Tenant:
         ids["device_id"] = _call("create_device", branch_id=ids["branch_id"], kind="kiosk", name="K1")["device_id"]
         _call("set_policy", branch_id=ids["branch_id"], policy={"priority_ratio": 2})
         _call("set_counter_status", counter_id=ids["counter_id"], status="available")
+        # Notifications on, so the tickets below make deliveries (and skips) when this transaction commits.
+        _call("set_notification_settings", enabled=True, channels=["email", "sms"])
+        _call(
+            "create_notification_template",
+            event_type="ticket.called",
+            channel="email",
+            language="en",
+            subject="Ticket {{ ticket_number }}",
+            body_text="Ticket {{ ticket_number }}",
+        )
         first = _call(
             "create_ticket",
             service_id=ids["service_id"],
@@ -80,14 +90,27 @@ def _seed(conn: psycopg.Connection, slug: str) -> Tenant:
         called = _call("call_next", counter_id=ids["counter_id"], request_id=str(uuid.uuid4()))
         assert called["ticket"]["ticket_id"] == ids["ticket_id"]
         ids["waiting_ticket_id"] = _call("create_ticket", service_id=ids["service_id"])["ticket_id"]
-        conn.execute(
-            "insert into qms.notification_templates (tenant_id, event_type, channel, body) values (%s, %s, %s, %s)",
-            (tenant_id, "ticket.called", "email", "Ticket {{ ticket_number }}"),
-        )
-        conn.execute(
-            "insert into qms.notification_deliveries (tenant_id, ticket_id, event_type, channel) values (%s, %s, %s, %s)",
-            (tenant_id, ids["ticket_id"], "ticket.called", "email"),
-        )
+    # The notification tables the seed's commands do not fill (providers, sends, STOP lists, push, the sink).
+    _call("set_notification_provider", channel="sms", kind="log")
+    conn.execute(
+        "insert into qms.notification_attempts (tenant_id, delivery_id, attempt, worker, outcome)"
+        " select tenant_id, delivery_id, 1, 'seed', 'sent' from qms.notification_deliveries where tenant_id = %s",
+        (tenant_id,),
+    )
+    conn.execute(
+        "insert into qms.notification_suppressions (tenant_id, channel, address_hash, reason)"
+        " values (%s, 'sms', sha256('seed'), 'STOP')",
+        (tenant_id,),
+    )
+    conn.execute(
+        "insert into qms.push_subscriptions (tenant_id, ticket_id, endpoint, p256dh, auth)"
+        " values (%s, %s, 'https://push.example/seed', 'key', 'auth')",
+        (tenant_id, ids["waiting_ticket_id"]),
+    )
+    conn.execute(
+        "insert into qms.mail_sink_messages (tenant_id, mail_from, rcpt_to, subject) values (%s, 'a@b.c', '{x@y.z}', 's')",
+        (tenant_id,),
+    )
     return Tenant(tenant_id, ids)
 
 
