@@ -1,12 +1,17 @@
 """OpenAPI document: FastAPI's routes plus one path per ``api`` function (``/rpc/<fn>``), rebuilt when the
-catalog changes."""
+catalog changes; and the Swagger UI page at ``/docs``, whose script and styles are served from the
+``swagger-ui-bundle`` package under ``/docs/assets`` (the page loads with no internet access)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from gateway.db import Arg, Catalog, Function
 
@@ -127,3 +132,22 @@ def install(app: FastAPI, catalog_of: Any) -> None:
         return doc
 
     app.openapi = build  # type: ignore[method-assign]
+
+
+DOCS_ASSETS = "/docs/assets"
+
+
+def install_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI over ``/openapi.json``, every asset served by the gateway itself."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} — API docs",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
+
+    app.add_api_route("/docs", docs, methods=["GET"], include_in_schema=False)

@@ -127,6 +127,9 @@ def start_gateway(db_url: str, tmp: Path, *, workers: int = 1, **env: str) -> Ga
                 str(port),
                 "--log-level",
                 "warning",
+                # The gateway resolves X-Forwarded-For itself (QMS_TRUSTED_PROXIES); uvicorn's own handling,
+                # which believes loopback peers, is off as under `qms up`.
+                "--no-proxy-headers",
                 *(["--workers", str(workers)] if workers > 1 else []),
             ],
             cwd=ROOT,
