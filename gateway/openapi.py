@@ -112,6 +112,25 @@ def _query_schema(arg: Arg) -> dict[str, Any]:
     return schema_of(arg)
 
 
+ERROR_RESPONSE: dict[str, Any] = {
+    "description": "error {code, message, details, hint, request_id}: see docs/error_codes.md",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
+def document_errors(paths: dict[str, Any]) -> None:
+    """Every route answers its errors with the one error body and a 4xx status (validation errors are 400
+    ``INVALID_REQUEST``, not FastAPI's 422), or a 5xx when the server fails (``/readyz`` documents its own)."""
+    for item in paths.values():
+        for operation in item.values():
+            responses: dict[str, Any] = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            for status in [s for s in responses if s.startswith("4")]:
+                responses[status] = {**ERROR_RESPONSE, "description": responses[status].get("description", "")}
+            responses["4XX"] = ERROR_RESPONSE
+            responses.setdefault("5XX", ERROR_RESPONSE)
+
+
 def install(app: FastAPI, catalog_of: Any) -> None:
     """Replace ``app.openapi`` with a builder that adds the rpc paths of the current catalog."""
     cache: dict[str, Any] = {}
@@ -122,9 +141,13 @@ def install(app: FastAPI, catalog_of: Any) -> None:
             doc: dict[str, Any] = cache["doc"]
             return doc
         doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-        doc.setdefault("paths", {}).update(rpc_paths(catalog))
         components = doc.setdefault("components", {})
-        components.setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        schemas = components.setdefault("schemas", {})
+        document_errors(doc.setdefault("paths", {}))
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        doc["paths"].update(rpc_paths(catalog))
+        schemas["Error"] = ERROR_SCHEMA
         components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
         doc["security"] = [{}, {"bearer": []}]
         cache["version"] = catalog.version
