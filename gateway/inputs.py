@@ -14,8 +14,8 @@ carry the request id and are counted). For every HTTP request it:
   query string (``400 INVALID_TEXT``).
 
 The parsed body is kept in the request state (``json_body``) for ``/rpc`` and replayed unchanged to the app
-for the REST routes. WebSocket and lifespan scopes pass through (realtime frames are checked by their
-handler)."""
+for the REST routes. WebSocket and lifespan scopes pass through: realtime frames are held to the same
+limits by their handler (:func:`parse_body`)."""
 
 from __future__ import annotations
 
@@ -86,8 +86,8 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def parse_body(raw: bytes, max_depth: int) -> Any:
-    """The JSON value of a non-empty body, checked; raises :class:`ApiError`."""
+def parse_body(raw: bytes | str, max_depth: int) -> Any:
+    """The JSON value of a non-empty body (or realtime frame), checked; raises :class:`ApiError`."""
     try:
         value = json.loads(raw, parse_constant=_no_constants)
     except RecursionError as exc:

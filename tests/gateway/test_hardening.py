@@ -219,3 +219,25 @@ def test_docs_page_loads_only_local_assets(gateway: Gateway) -> None:
     assert any(Path(urlsplit(u).path).name == "swagger-ui-bundle.js" for u in urls)
     assert "http://" not in page.text and "https://" not in page.text
     assert httpx.get(gateway.url + "/redoc", timeout=30).status_code == 404
+
+
+def test_realtime_frames_are_held_to_the_input_limits(gateway: Gateway, tenant: Tenant) -> None:
+    token = login(gateway, tenant)["access_token"]
+    with connect(f"{gateway.ws_url}?token={token}", open_timeout=10, max_size=None) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "welcome"
+        for text, code in (
+            ('{"a":' * 5000 + "1" + "}" * 5000, "NESTING_TOO_DEEP"),
+            (json.dumps({"action": "subscribe", "topics": ["branch:\ud800"]}), "INVALID_TEXT"),
+            ("not json", "INVALID_JSON"),
+            (json.dumps({"action": "ping", "pad": "x" * 300_000}), "BODY_TOO_LARGE"),
+        ):
+            ws.send(text)
+            reply = json.loads(ws.recv(timeout=10))
+            assert reply["type"] == "error" and reply["code"] == code, reply
+        ws.send(json.dumps({"action": "ping"}))  # the connection is still served
+        assert json.loads(ws.recv(timeout=10))["type"] == "pong"
+    # A hostile first frame (token by frame) is refused the same way, and the socket closed.
+    with connect(gateway.ws_url, open_timeout=10) as ws:
+        ws.send('{"a":' * 5000 + "1" + "}" * 5000)
+        reply = json.loads(ws.recv(timeout=10))
+    assert reply["type"] == "error" and reply["code"] == "NESTING_TOO_DEEP"
