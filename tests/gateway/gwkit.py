@@ -127,6 +127,9 @@ def start_gateway(db_url: str, tmp: Path, *, workers: int = 1, **env: str) -> Ga
                 str(port),
                 "--log-level",
                 "warning",
+                # The gateway resolves X-Forwarded-For itself (QMS_TRUSTED_PROXIES); uvicorn's own handling,
+                # which believes loopback peers, is off as under `qms up`.
+                "--no-proxy-headers",
                 *(["--workers", str(workers)] if workers > 1 else []),
             ],
             cwd=ROOT,
@@ -135,7 +138,7 @@ def start_gateway(db_url: str, tmp: Path, *, workers: int = 1, **env: str) -> Ga
             stderr=subprocess.STDOUT,
         )
     gw = Gateway(f"http://127.0.0.1:{port}", db_url, proc, log_path)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # several workers on a busy machine take a while
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"gateway exited ({proc.returncode}):\n{gw.logs()[-3000:]}")

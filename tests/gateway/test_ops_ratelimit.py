@@ -41,6 +41,9 @@ def test_rate_limits_per_ip_and_per_tenant(limited: Gateway) -> None:
     assert httpx.get(limited.url + "/healthz").status_code == 200
     seen = {httpx.post(limited.url + "/rpc/auth_whoami", json={}).status_code for _ in range(6)}
     assert 429 in seen
+    # The X-Forwarded-For of an untrusted peer is ignored: a new address in it does not escape the limit.
+    r = httpx.post(limited.url + "/rpc/auth_whoami", json={}, headers={"X-Forwarded-For": "203.0.113.77"})
+    assert r.status_code == 429 and r.json()["code"] == "RATE_LIMITED"
     assert two.tenant_id  # a second tenant exists; its own bucket is separate (tested by unit below)
 
 
