@@ -42,7 +42,9 @@ create or replace function tests.fxj(p_key text) returns jsonb
     as $$ select current_setting('fx.' || p_key)::jsonb $$;
 
 -- "SQLSTATE REASON_KEY" of the error a statement raises (the reason key is qms.fail's DETAIL; other errors
--- give "SQLSTATE " and their detail, if any), or 'no error'. Same contract as the local copies in admin_*.sql.
+-- give "SQLSTATE " and their detail, if any), or 'no error'. The one way pgTAP files assert an error, so that
+-- SQLSTATE and reason key are both checked: select is(tests.error_of($$ ... $$), 'PT409 COUNTER_BUSY', '...');
+-- (pgTAP's throws_ok compares only the SQLSTATE and the message; tests/test_pgtap_style.py forbids it.)
 create or replace function tests.error_of(p_sql text) returns text
     language plpgsql
 as $$

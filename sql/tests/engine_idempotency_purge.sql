@@ -14,10 +14,9 @@ select api.set_counter_status('00000000-0000-0000-0000-0000000000c1', 'available
 select is(api.set_counter_status('00000000-0000-0000-0000-0000000000c1', 'break', 'eeeeeeee-0000-0000-0000-000000000001') ->> 'status',
           'break', 'a replay returns the stored answer');
 select is((select status::text from qms.counters), 'available', 'and changes nothing');
-select throws_ok($$ select api.set_counter_status('00000000-0000-0000-0000-0000000000c1', 'closed',
-                                                  'eeeeeeee-0000-0000-0000-000000000001') $$,
-                 'PT409', null, 'IDEMPOTENCY_KEY_REUSED for other arguments');
-select throws_ok($$ select api.purge_idempotency_keys() $$, '42501', null, 'agents cannot purge keys');
+select is(tests.error_of($$ select api.set_counter_status('00000000-0000-0000-0000-0000000000c1', 'closed',
+                                                  'eeeeeeee-0000-0000-0000-000000000001') $$), 'PT409 IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_KEY_REUSED for other arguments');
+select is(tests.error_of($$ select api.purge_idempotency_keys() $$), '42501 ', 'agents cannot purge keys');
 select tests.reset_role();
 
 update qms.idempotency_keys set created_at = now() - interval '8 days';

@@ -91,21 +91,21 @@ select is((select count(*)::int from qms.ticket_transitions()), 16, 'the transit
 create temp table tk as select pg_temp.ticket_at('called') as id;
 grant select on tk to public;
 select pg_temp.as_agent();
-select throws_ok(format('select api.ticket_action(%L, %L)', (select id from tk), 'start'), 'PT400',
-                 'start needs counter_id', 'COUNTER_REQUIRED');
-select throws_ok(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'start', pg_temp.fx('c2')), 'PT409',
-                 'the ticket is at another counter', 'WRONG_COUNTER');
-select throws_ok(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'dance', pg_temp.fx('c1')), 'PT400',
-                 'unknown action dance', 'INVALID_ACTION');
-select throws_ok(format('select api.ticket_action(%L, %L, %L)', gen_random_uuid(), 'start', pg_temp.fx('c1')), 'PT404',
-                 'ticket not found', 'TICKET_NOT_FOUND for an unknown ticket');
+select is(tests.error_of(format('select api.ticket_action(%L, %L)', (select id from tk), 'start')),
+          'PT400 COUNTER_REQUIRED', 'start needs counter_id');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'start', pg_temp.fx('c2'))),
+          'PT409 WRONG_COUNTER', 'the ticket is at another counter');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'dance', pg_temp.fx('c1'))),
+          'PT400 INVALID_ACTION', 'an unknown action is refused');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, %L)', gen_random_uuid(), 'start', pg_temp.fx('c1'))),
+          'PT404 TICKET_NOT_FOUND', 'TICKET_NOT_FOUND for an unknown ticket');
 select tests.authenticate_as('qms_agent', tests.claims('qms_agent', pg_temp.fx('ta'), array[pg_temp.fx('bx')], 'agent-c2',
                              jsonb_build_object('counter_ids', array[pg_temp.fx('c2')])));
-select throws_ok(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'start', pg_temp.fx('c1')), 'PT403',
-                 'you may not operate this counter', 'COUNTER_FORBIDDEN for a counter the agent may not use');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'start', pg_temp.fx('c1'))),
+          'PT403 COUNTER_FORBIDDEN', 'COUNTER_FORBIDDEN for a counter the agent may not use');
 select pg_temp.as_agent_b();
-select throws_ok(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'start', pg_temp.fx('c1')), 'PT404',
-                 'ticket not found', 'tenant B cannot act on tenant A''s ticket');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'start', pg_temp.fx('c1'))),
+          'PT404 TICKET_NOT_FOUND', 'tenant B cannot act on tenant A''s ticket');
 select pg_temp.as_agent();
 select is(api.ticket_action((select id from tk), 'recall', pg_temp.fx('c1')) ->> 'status', 'called', 'recall keeps it called');
 select is(pg_temp.last_event((select id from tk)), 'ticket.recalled', 'recall writes ticket.recalled');
@@ -140,18 +140,19 @@ select is(api.call_next(pg_temp.fx('c1')) -> 'ticket' ->> 'ticket_id', (select i
 select tests.reset_role();
 update tk set id = pg_temp.ticket_at('serving', 'sa', 'c2');
 select pg_temp.as_supervisor();
-select throws_ok(format('select api.ticket_action(%L, %L)', (select id from tk), 'transfer'), 'PT400',
-                 'transfer needs target_service_id or target_counter_id', 'TRANSFER_TARGET_REQUIRED');
-select throws_ok(format('select api.ticket_action(%L, %L, target_service_id => %L)', (select id from tk), 'transfer',
-                        gen_random_uuid()), 'PT404', 'target service not found', 'transfer to an unknown service');
-select throws_ok(format('select api.ticket_action(%L, %L, target_counter_id => %L)', (select id from tk), 'transfer',
-                        pg_temp.fx('c3')), 'PT400', 'the target counter does not serve that service',
-                 'COUNTER_NOT_MAPPED: counter 3 does not serve A');
-select throws_ok(format('select api.ticket_action(%L, %L, target_counter_id => %L)', (select id from tk), 'transfer',
-                        gen_random_uuid()), 'PT404', 'target counter not found', 'transfer to an unknown counter');
+select is(tests.error_of(format('select api.ticket_action(%L, %L)', (select id from tk), 'transfer')),
+          'PT400 TRANSFER_TARGET_REQUIRED', 'transfer needs a target service or counter');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, target_service_id => %L)', (select id from tk), 'transfer',
+                        gen_random_uuid())), 'PT404 SERVICE_NOT_FOUND', 'transfer to an unknown service');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, target_counter_id => %L)', (select id from tk), 'transfer',
+                        pg_temp.fx('c3'))), 'PT400 COUNTER_NOT_MAPPED',
+          'COUNTER_NOT_MAPPED: counter 3 does not serve A');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, target_counter_id => %L)', (select id from tk), 'transfer',
+                        gen_random_uuid())), 'PT404 COUNTER_NOT_FOUND', 'transfer to an unknown counter');
 select pg_temp.as_admin();
-select throws_ok(format('select api.ticket_action(%L, %L, target_service_id => %L)', (select id from tk), 'transfer',
-                        pg_temp.fx('sy')), 'PT400', 'a ticket moves only within its branch', 'TRANSFER_CROSS_BRANCH');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, target_service_id => %L)', (select id from tk), 'transfer',
+                        pg_temp.fx('sy'))), 'PT400 TRANSFER_CROSS_BRANCH',
+          'a ticket moves only within its branch');
 select pg_temp.as_supervisor();
 create temp table tr as select api.ticket_action((select id from tk), 'transfer', target_service_id => pg_temp.fx('sb'),
                                                  reason => 'needs a loan officer') as r;
@@ -173,16 +174,16 @@ select pg_temp.retire(id) from tk;
 select pg_temp.retire(id) from older;
 update tk set id = pg_temp.ticket_at('waiting');
 select pg_temp.as_agent();
-select throws_ok(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'call', pg_temp.fx('c1')), 'PT403',
-                 null, 'an agent may not call out of order (FORBIDDEN)');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'call', pg_temp.fx('c1'))),
+          'PT403 FORBIDDEN', 'an agent may not call out of order (FORBIDDEN)');
 select pg_temp.as_supervisor();
-select throws_ok(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'call', pg_temp.fx('c3')), 'PT400',
-                 'the counter does not serve this ticket''s service', 'call: COUNTER_NOT_MAPPED');
-select throws_ok(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'call', gen_random_uuid()), 'PT404',
-                 'counter not found', 'call: COUNTER_NOT_FOUND');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'call', pg_temp.fx('c3'))),
+          'PT400 COUNTER_NOT_MAPPED', 'call: COUNTER_NOT_MAPPED');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'call', gen_random_uuid())),
+          'PT404 COUNTER_NOT_FOUND', 'call: COUNTER_NOT_FOUND');
 select api.set_counter_status(pg_temp.fx('c1'), 'break');
-select throws_ok(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'call', pg_temp.fx('c1')), 'PT409',
-                 'the counter is break', 'call: COUNTER_UNAVAILABLE on break');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'call', pg_temp.fx('c1'))),
+          'PT409 COUNTER_UNAVAILABLE', 'call: COUNTER_UNAVAILABLE on break');
 select api.set_counter_status(pg_temp.fx('c1'), 'available');
 select is(api.ticket_action((select id from tk), 'call', pg_temp.fx('c1')) ->> 'counter_id', pg_temp.fx('c1')::text,
           'a supervisor calls a specific ticket to counter 1');
@@ -193,8 +194,8 @@ select tests.reset_role();
 create temp table tk2 as select pg_temp.ticket_at('waiting') as id;
 grant select on tk2 to public;
 select pg_temp.as_supervisor();
-select throws_ok(format('select api.ticket_action(%L, %L, %L)', (select id from tk2), 'call', pg_temp.fx('c1')), 'PT409',
-                 'the counter already has a called or serving ticket', 'call: COUNTER_BUSY');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, %L)', (select id from tk2), 'call', pg_temp.fx('c1'))),
+          'PT409 COUNTER_BUSY', 'call: COUNTER_BUSY');
 
 -- Idempotency -------------------------------------------------------------------------------------
 create temp table held as select api.ticket_action((select id from tk2), 'hold',
@@ -202,8 +203,9 @@ create temp table held as select api.ticket_action((select id from tk2), 'hold',
 select is(api.ticket_action((select id from tk2), 'hold', request_id => 'cccccccc-0000-0000-0000-000000000001'),
           (select r from held), 'a retried hold returns the stored ticket, no INVALID_TRANSITION');
 select is(pg_temp.events((select id from tk2)), 1, 'and writes one event');
-select throws_ok(format('select api.ticket_action(%L, %L, request_id => %L)', (select id from tk2), 'unhold',
-                        'cccccccc-0000-0000-0000-000000000001'), 'PT409', null, 'IDEMPOTENCY_KEY_REUSED');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, request_id => %L)', (select id from tk2), 'unhold',
+                        'cccccccc-0000-0000-0000-000000000001')), 'PT409 IDEMPOTENCY_KEY_REUSED',
+          'a request id reused with other arguments is refused');
 select tests.reset_role();
 
 select * from finish();

@@ -57,7 +57,8 @@ select is((select array_agg(e ->> 'type' order by (e ->> 'ticket_seq')::int)
 select ok((select bool_and(e ->> 'hash' ~ '^[0-9a-f]{64}$' and (e ->> 'seq')::bigint > 0)
            from jsonb_array_elements(api.ticket_events((select id from t_ids where name = 'third'))) e),
           'hashes are hex, seq is set');
-select throws_ok($$ select api.ticket_events(gen_random_uuid()) $$, 'PT404', 'ticket not found', 'unknown ticket: 404');
+select is(tests.error_of($$ select api.ticket_events(gen_random_uuid()) $$),
+          'PT404 TICKET_NOT_FOUND', 'unknown ticket: 404');
 
 -- rehydrate == row, for every event column
 create temp view v_row_vs_fold as
@@ -71,20 +72,23 @@ grant select on v_row_vs_fold to public;
 select is(folded, row_json, 'rehydrate equals the row: ' || name) from v_row_vs_fold order by name;
 select is((full_json ->> 'event_count')::int, event_count, 'event_count of the fold matches the row: ' || name)
 from v_row_vs_fold where name = 'third';
-select throws_ok($$ select api.rehydrate_ticket(gen_random_uuid()) $$, 'PT404', null, 'rehydrate unknown: 404');
+select is(tests.error_of($$ select api.rehydrate_ticket(gen_random_uuid()) $$),
+          'PT404 TICKET_NOT_FOUND', 'rehydrate unknown: 404');
 
 -- verify
 select is(api.verify_ticket_chain((select id from t_ids where name = 'third')) - 'ticket_id' - 'event_count',
           '{"ok": true, "broken_at": null}'::jsonb, 'an untouched chain verifies');
-select throws_ok($$ select api.verify_ticket_chain(gen_random_uuid()) $$, 'PT404', null, 'verify unknown: 404');
+select is(tests.error_of($$ select api.verify_ticket_chain(gen_random_uuid()) $$),
+          'PT404 TICKET_NOT_FOUND', 'verify unknown: 404');
 
 -- append-only for request roles (no privilege) and the owner (trigger)
-select throws_ok($$ update qms.ticket_events set type = 'ticket.forged' $$, '42501', null,
-                 'an agent cannot update events');
+select is(tests.error_of($$ update qms.ticket_events set type = 'ticket.forged' $$), '42501 ',
+          'an agent cannot update events');
 select tests.reset_role();
-select throws_ok($$ update qms.ticket_events set type = 'ticket.forged' $$, 'PT405', null,
-                 'even the owner cannot update events');
-select throws_ok($$ delete from qms.ticket_events $$, 'PT405', null, 'even the owner cannot delete events');
+select is(tests.error_of($$ update qms.ticket_events set type = 'ticket.forged' $$), 'PT405 APPEND_ONLY',
+          'even the owner cannot update events');
+select is(tests.error_of($$ delete from qms.ticket_events $$),
+          'PT405 APPEND_ONLY', 'even the owner cannot delete events');
 
 -- tampering (owner, inside this test transaction only) breaks the chain at the tampered ticket_seq
 alter table qms.ticket_events disable trigger ticket_events_append_only;
@@ -119,8 +123,8 @@ select is((select x -> 'waiting' -> 0 ->> 'ticket_id' from t_snap, jsonb_array_e
 select is((select s -> 'counters' -> 0 -> 'ticket' ->> 'status' from t_snap), 'serving', 'the counter shows its active ticket');
 select ok((select (s ->> 'as_of_seq')::bigint <= (select max(seq) from qms.ticket_events) from t_snap), 'as_of_seq is a seq');
 select ok((select s::text !~* 'phone|email|secret' from t_snap), 'no contact data in the snapshot');
-select throws_ok($$ select api.queue_snapshot('a2000000-0000-0000-0000-000000000000') $$, 'PT404', null,
-                 'a branch outside branch_ids is not found');
+select is(tests.error_of($$ select api.queue_snapshot('a2000000-0000-0000-0000-000000000000') $$), 'PT404 BRANCH_NOT_FOUND',
+          'a branch outside branch_ids is not found');
 
 -- display snapshot for a device of A1 (its branch only)
 select tests.authenticate_as('qms_device', tests.claims('qms_device', 'a0000000-0000-0000-0000-000000000000',
@@ -130,19 +134,19 @@ select is((select jsonb_agg(x ->> 'ticket_number') from jsonb_array_elements(
           (select jsonb_agg(ticket_number) from qms.tickets where status = 'serving'), 'the board shows the serving ticket');
 select is(api.display_snapshot('a1000000-0000-0000-0000-000000000000') -> 'now_calling' -> 0 ->> 'counter_name', 'Counter 1',
           'with the counter name');
-select throws_ok($$ select api.display_snapshot('a2000000-0000-0000-0000-000000000000') $$, 'PT404', null,
-                 'a device sees only its branch');
-select throws_ok($$ select api.display_snapshot('a1000000-0000-0000-0000-000000000000', last_n => 0) $$, 'PT400', null,
-                 'last_n is validated');
-select throws_ok($$ select api.queue_snapshot('a1000000-0000-0000-0000-000000000000') $$, '42501', null,
-                 'a device cannot read the staff queue');
+select is(tests.error_of($$ select api.display_snapshot('a2000000-0000-0000-0000-000000000000') $$), 'PT404 BRANCH_NOT_FOUND',
+          'a device sees only its branch');
+select is(tests.error_of($$ select api.display_snapshot('a1000000-0000-0000-0000-000000000000', last_n => 0) $$), 'PT400 INVALID_LAST_N',
+          'last_n is validated');
+select is(tests.error_of($$ select api.queue_snapshot('a1000000-0000-0000-0000-000000000000') $$), '42501 ',
+          'a device cannot read the staff queue');
 
 -- tenant B sees nothing of A
 select tests.authenticate_as('qms_admin', tests.claims('qms_admin', 'b0000000-0000-0000-0000-000000000000'));
-select throws_ok($$ select api.ticket_events((select id from t_ids where name = 'third')) $$, 'PT404', null,
-                 'another tenant cannot read the events');
-select throws_ok($$ select api.queue_snapshot('a1000000-0000-0000-0000-000000000000') $$, 'PT404', null,
-                 'another tenant cannot read the queue');
+select is(tests.error_of($$ select api.ticket_events((select id from t_ids where name = 'third')) $$), 'PT404 TICKET_NOT_FOUND',
+          'another tenant cannot read the events');
+select is(tests.error_of($$ select api.queue_snapshot('a1000000-0000-0000-0000-000000000000') $$), 'PT404 BRANCH_NOT_FOUND',
+          'another tenant cannot read the queue');
 select tests.reset_role();
 
 select * from finish();
