@@ -37,7 +37,7 @@ NEXT_STATE = {
     "mark_no_show": "no_show",
     "transfer": "waiting",
 }
-REJECTED = {"PT400", "PT403", "PT409"}
+NEEDS_COUNTER = {"recall", "start", "complete", "mark_no_show"}
 # Fields a rehydrated ticket must share with the row (timestamps may come from event times).
 STATE_FIELDS = ("status", "service_id", "returned", "priority_class", "ticket_number")
 
@@ -92,13 +92,13 @@ class EngineMachine(RuleBasedStateMachine):
     def snapshot(self) -> list[dict[str, Any]]:
         return self.owner.execute(SNAPSHOT_SQL, (self.seed.tenant_id,)).fetchall()
 
-    def expect_rejected(self, sql: str, params: tuple[Any, ...]) -> None:
-        """An invalid command raises PT400/PT403/PT409 and changes nothing."""
+    def expect_rejected(self, sql: str, params: tuple[Any, ...], sqlstate: str, reason: str) -> None:
+        """An invalid command raises ``sqlstate`` with ``reason`` (the key in DETAIL) and changes nothing."""
         before = self.snapshot()
         with pytest.raises(psycopg.Error) as info:
             self.conn.execute(sql, params)
-        assert info.value.sqlstate in REJECTED, (info.value.sqlstate, str(info.value))
-        assert info.value.diag.message_detail, "an engine error carries its reason key in DETAIL"
+        got = (info.value.sqlstate, info.value.diag.message_detail)
+        assert got == (sqlstate, reason), (got, str(info.value))
         assert self.snapshot() == before, "a rejected command changed state"
 
     def counter_busy(self, counter: str) -> bool:
@@ -123,7 +123,7 @@ class EngineMachine(RuleBasedStateMachine):
         counter = str(self.seed.counter_ids[c])
         sql, params = "select api.call_next(counter_id => %s) as r", (counter,)
         if self.counter_busy(counter):
-            self.expect_rejected(sql, params)
+            self.expect_rejected(sql, params, "PT409", "COUNTER_BUSY")
             return
         rows = self.snapshot()
         waiting = [r for r in rows if r["status"] == "waiting" and r["service_id"] in self.skills[counter]]
@@ -178,7 +178,12 @@ class EngineMachine(RuleBasedStateMachine):
         )
         params = (tid, action, counter, target)
         if model["status"] not in VALID_FROM[action]:
-            self.expect_rejected(sql, params)
+            # Arguments are checked before the ticket: an action that needs a counter, sent without one,
+            # is refused as such whatever the ticket's state.
+            if action in NEEDS_COUNTER and counter is None:
+                self.expect_rejected(sql, params, "PT400", "COUNTER_REQUIRED")
+            else:
+                self.expect_rejected(sql, params, "PT409", "INVALID_TRANSITION")
             return
         row = self.conn.execute(sql, params).fetchone()
         assert row is not None
@@ -196,8 +201,12 @@ class EngineMachine(RuleBasedStateMachine):
         active = [t for t, m in self.tickets.items() if m["status"] in ACTIVE]
         tid = active[i % len(active)]
         wrong = next(str(c) for c in self.seed.counter_ids if str(c) != self.tickets[tid]["counter"])
+        valid = self.tickets[tid]["status"] in VALID_FROM[action]
         self.expect_rejected(
-            "select api.ticket_action(ticket_id => %s, action => %s, counter_id => %s)", (tid, action, wrong)
+            "select api.ticket_action(ticket_id => %s, action => %s, counter_id => %s)",
+            (tid, action, wrong),
+            "PT409",
+            "WRONG_COUNTER" if valid else "INVALID_TRANSITION",
         )
 
     @rule(action=st.sampled_from(sorted(VALID_FROM)), unknown_ticket=st.booleans())
@@ -211,11 +220,14 @@ class EngineMachine(RuleBasedStateMachine):
                     " target_service_id => %s)",
                     (str(uuid.uuid4()), action, str(self.seed.counter_ids[0]), str(self.seed.service_ids[0])),
                 )
-            assert info.value.sqlstate == "PT404", info.value
+            got = (info.value.sqlstate, info.value.diag.message_detail)
+            assert got == ("PT404", "TICKET_NOT_FOUND"), info.value
             assert self.snapshot() == before
         else:
             tid, _ = self.pick(0)
-            self.expect_rejected("select api.ticket_action(ticket_id => %s, action => 'teleport')", (tid,))
+            self.expect_rejected(
+                "select api.ticket_action(ticket_id => %s, action => 'teleport')", (tid,), "PT400", "INVALID_ACTION"
+            )
 
     # -- invariants -------------------------------------------------------------------------------
     @invariant()
