@@ -65,5 +65,169 @@ create or replace function tests.token_hash(p_token text) returns bytea
     language sql immutable
     as $$ select sha256(convert_to(p_token, 'UTF8')) $$;
 
+-- Seeding: the one way tests and benchmarks create tenant data. Each function is called by the owner, runs
+-- the api function as a tenant-wide admin of p_tenant (role qms_admin, sub 'fixture-admin') and restores the
+-- caller's role and claims, so seeded rows pass the same validation, defaults and audit as real ones.
+-- A tenant itself is provisioned with qms.create_tenant(name, slug) (owner only).
+create or replace function tests.enter_admin(p_tenant uuid) returns jsonb
+    language plpgsql
+as $$
+declare
+    v_prev jsonb := jsonb_build_object('role', current_setting('role'),
+                                       'claims', coalesce(current_setting('request.jwt.claims', true), ''));
+begin
+    perform tests.authenticate_as('qms_admin', tests.claims('qms_admin', p_tenant, null, 'fixture-admin'));
+    return v_prev;
+end
+$$;
+
+create or replace function tests.leave(p_prev jsonb) returns void
+    language plpgsql
+as $$
+begin
+    perform set_config('role', p_prev ->> 'role', true);
+    perform set_config('request.jwt.claims', p_prev ->> 'claims', true);
+end
+$$;
+
+create or replace function tests.add_branch(p_tenant uuid, p_name text, p_timezone text default 'UTC')
+    returns uuid
+    language plpgsql
+as $$
+declare
+    v_prev jsonb := tests.enter_admin(p_tenant);
+    v_id uuid := (api.create_branch(p_name, p_timezone) ->> 'branch_id')::uuid;
+begin
+    perform tests.leave(v_prev);
+    return v_id;
+end
+$$;
+
+create or replace function tests.add_area(p_tenant uuid, p_branch uuid, p_name text) returns uuid
+    language plpgsql
+as $$
+declare
+    v_prev jsonb := tests.enter_admin(p_tenant);
+    v_id uuid := (api.create_area(p_branch, p_name) ->> 'area_id')::uuid;
+begin
+    perform tests.leave(v_prev);
+    return v_id;
+end
+$$;
+
+create or replace function tests.add_service(p_tenant uuid, p_branch uuid, p_name text, p_prefix text) returns uuid
+    language plpgsql
+as $$
+declare
+    v_prev jsonb := tests.enter_admin(p_tenant);
+    v_id uuid := (api.create_service(p_branch, p_name, p_prefix) ->> 'service_id')::uuid;
+begin
+    perform tests.leave(v_prev);
+    return v_id;
+end
+$$;
+
+-- A counter serving p_service_ids, opened with api.set_counter_status (p_status null leaves it closed).
+create or replace function tests.add_counter(p_tenant uuid, p_branch uuid, p_name text, p_service_ids uuid[],
+                                             p_status text default 'available')
+    returns uuid
+    language plpgsql
+as $$
+declare
+    v_prev jsonb := tests.enter_admin(p_tenant);
+    v_id uuid := (api.create_counter(p_branch, p_name, p_service_ids) ->> 'counter_id')::uuid;
+begin
+    if p_status is not null then
+        perform api.set_counter_status(v_id, p_status);
+    end if;
+    perform tests.leave(v_prev);
+    return v_id;
+end
+$$;
+
+-- A staff user; p_role is the user role of api.create_user (admin, supervisor, agent, analyst).
+create or replace function tests.add_user(p_tenant uuid, p_email text, p_role text, p_branch_ids uuid[] default null,
+                                          p_display_name text default null)
+    returns uuid
+    language plpgsql
+as $$
+declare
+    v_prev jsonb := tests.enter_admin(p_tenant);
+    v_id uuid := (api.create_user(p_email, coalesce(p_display_name, initcap(p_role)), p_role, p_branch_ids)
+                  ->> 'user_id')::uuid;
+begin
+    perform tests.leave(v_prev);
+    return v_id;
+end
+$$;
+
+create or replace function tests.add_device(p_tenant uuid, p_branch uuid, p_kind text, p_name text,
+                                            p_area uuid default null)
+    returns uuid
+    language plpgsql
+as $$
+declare
+    v_prev jsonb := tests.enter_admin(p_tenant);
+    v_id uuid := (api.create_device(p_branch, p_kind, p_name, p_area) ->> 'device_id')::uuid;
+begin
+    perform tests.leave(v_prev);
+    return v_id;
+end
+$$;
+
+-- A policy for a branch (p_service null) or one of its services, merged as api.set_policy does.
+create or replace function tests.set_policy(p_tenant uuid, p_branch uuid, p_service uuid, p_policy jsonb)
+    returns void
+    language plpgsql
+as $$
+declare
+    v_prev jsonb := tests.enter_admin(p_tenant);
+begin
+    perform api.set_policy(p_branch, p_service, p_policy);
+    perform tests.leave(v_prev);
+end
+$$;
+
+-- Service prefix i: A, B, …, Z, then A1, B1, … (1-4 upper-case letters or digits).
+create or replace function tests.prefix(p_i integer) returns text
+    language sql immutable
+    as $$ select chr(ascii('A') + p_i % 26) || case when p_i < 26 then '' else (p_i / 26)::text end $$;
+
+-- One branch with p_services services ("Service 0", … prefixes A, B, …) and p_counters available counters
+-- ("Counter 1", …). Counter i serves p_per_counter services from service i mod p_services (all when null), so
+-- every service is reachable when counters >= services. p_policy (optional) becomes the branch-wide policy.
+-- Answer: {branch_id, service_ids: [...], counter_ids: [...], mapping: {counter_id: [service_id, ...]}}.
+create or replace function tests.seed_branch(p_tenant uuid, p_services integer default 1, p_counters integer default 1,
+                                             p_per_counter integer default null, p_policy jsonb default null,
+                                             p_name text default 'Main branch', p_timezone text default 'UTC')
+    returns jsonb
+    language plpgsql
+as $$
+declare
+    v_branch uuid := tests.add_branch(p_tenant, p_name, p_timezone);
+    v_per integer := least(coalesce(p_per_counter, p_services), p_services);
+    v_services uuid[] := '{}';
+    v_counters uuid[] := '{}';
+    v_mapped uuid[];
+    v_mapping jsonb := '{}';
+    v_counter uuid;
+begin
+    for i in 0 .. p_services - 1 loop
+        v_services := v_services || tests.add_service(p_tenant, v_branch, 'Service ' || i, tests.prefix(i));
+    end loop;
+    for i in 0 .. p_counters - 1 loop
+        v_mapped := array(select v_services[(i + k) % p_services + 1] from generate_series(0, v_per - 1) k);
+        v_counter := tests.add_counter(p_tenant, v_branch, 'Counter ' || i + 1, v_mapped);
+        v_counters := v_counters || v_counter;
+        v_mapping := v_mapping || jsonb_build_object(v_counter, v_mapped);
+    end loop;
+    if p_policy is not null then
+        perform tests.set_policy(p_tenant, v_branch, null, p_policy);
+    end if;
+    return jsonb_build_object('branch_id', v_branch, 'service_ids', to_jsonb(v_services),
+                              'counter_ids', to_jsonb(v_counters), 'mapping', v_mapping);
+end
+$$;
+
 grant usage on schema tests to public;
 grant execute on all functions in schema tests to public;

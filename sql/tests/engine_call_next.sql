@@ -33,8 +33,7 @@ select is(api.call_next(pg_temp.fx('c1')), '{"ticket": null, "reason": "queue_em
 
 -- Priority classes (anti-starvation out of the way: ratio 10) ---------------------------------------
 select tests.reset_role();
-insert into qms.policies (tenant_id, branch_id, service_id, policy)
-values (pg_temp.fx('ta'), pg_temp.fx('bx'), pg_temp.fx('sb'), '{"priority_ratio": 10}');
+select tests.set_policy(pg_temp.fx('ta'), pg_temp.fx('bx'), pg_temp.fx('sb'), '{"priority_ratio": 10}');
 select pg_temp.as_agent();
 select pg_temp.issue('sb', 'regular'), pg_temp.issue('sb', 'priority'), pg_temp.issue('sb', 'vip'),
        pg_temp.issue('sb', 'emergency'), pg_temp.issue('sb', 'vip');
@@ -46,8 +45,7 @@ select is(pg_temp.next_number('c3'), 'B-001', 'regular last');
 
 -- Anti-starvation: N = policy priority_ratio (2 here) --------------------------------------------
 select tests.reset_role();
-insert into qms.policies (tenant_id, branch_id, service_id, policy)
-values (pg_temp.fx('ta'), pg_temp.fx('bx'), pg_temp.fx('sa'), '{"priority_ratio": 2}');
+select tests.set_policy(pg_temp.fx('ta'), pg_temp.fx('bx'), pg_temp.fx('sa'), '{"priority_ratio": 2}');
 select pg_temp.as_agent();
 select pg_temp.issue('sa', 'regular'), pg_temp.issue('sa', 'regular'), pg_temp.issue('sa', 'priority'),
        pg_temp.issue('sa', 'vip'), pg_temp.issue('sa', 'priority'), pg_temp.issue('sa', 'priority');

@@ -27,8 +27,7 @@ select is((select business_date from qms.tickets where ticket_number = 'A-001'),
 -- Yesterday's counter (branch time) does not continue today; a policy changes the format.
 insert into qms.ticket_number_counters (tenant_id, service_id, business_date, last_n)
 values (pg_temp.fx('ta'), pg_temp.fx('sy'), (now() at time zone 'UTC')::date - 1, 41);
-insert into qms.policies (tenant_id, branch_id, service_id, policy)
-values (pg_temp.fx('ta'), pg_temp.fx('by'), pg_temp.fx('sy'), '{"number_format": "{prefix}{n:04}"}');
+select tests.set_policy(pg_temp.fx('ta'), pg_temp.fx('by'), pg_temp.fx('sy'), '{"number_format": "{prefix}{n:04}"}');
 select pg_temp.as_admin();
 select is(api.create_ticket(pg_temp.fx('sy')) ->> 'ticket_number', 'Y0001',
           'a new business day restarts at 1 and the policy number_format applies');
@@ -53,18 +52,15 @@ select is(tests.error_of(format('select api.create_ticket(%L, contact => %L)', p
           'PT400 CONSENT_REQUIRED', 'contact data is stored only with the customer''s consent');
 select is(tests.error_of(format('select api.create_ticket(%L, contact => %L)', pg_temp.fx('sa'), '{"phone": "call me", "consent": true}')),
           'PT400 INVALID_CONTACT', 'a malformed phone number is refused');
-select tests.reset_role();
-update qms.services set is_active = false where service_id = pg_temp.fx('sb');
-update qms.branches set hours = '{"mon": [["00:00", "00:01"]]}' where branch_id = pg_temp.fx('by');
 select pg_temp.as_admin();
+select api.update_service(pg_temp.fx('sb'), is_active => false);
+select api.update_branch(pg_temp.fx('by'), hours => '{"mon": [["00:00", "00:01"]]}');
 select is(tests.error_of(format('select api.create_ticket(%L)', pg_temp.fx('sb'))), 'PT404 SERVICE_NOT_FOUND',
           'an inactive service is not found');
 select is(tests.error_of(format('select api.create_ticket(%L)', pg_temp.fx('sy'))), 'PT409 BRANCH_CLOSED',
           'BRANCH_CLOSED outside the branch hours');
-select tests.reset_role();
-update qms.branches set hours = '{}' where branch_id = pg_temp.fx('by');
-update qms.services set hours = '{"sun": []}' where service_id = pg_temp.fx('sy');
-select pg_temp.as_admin();
+select api.update_branch(pg_temp.fx('by'), hours => '{}');
+select api.update_service(pg_temp.fx('sy'), hours => '{"sun": []}');
 select is(tests.error_of(format('select api.create_ticket(%L)', pg_temp.fx('sy'))), 'PT409 SERVICE_CLOSED',
           'SERVICE_CLOSED outside the service hours');
 select tests.reset_role();

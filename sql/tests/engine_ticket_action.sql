@@ -117,8 +117,7 @@ select is(pg_temp.last_event((select id from tk)), 'ticket.done', 'complete writ
 
 -- Policy: cancel_from and return_to_queue -------------------------------------------------------------
 select tests.reset_role();
-insert into qms.policies (tenant_id, branch_id, service_id, policy)
-values (pg_temp.fx('ta'), pg_temp.fx('bx'), null, '{"cancel_from": ["waiting", "held", "called"], "return_to_queue": true}');
+select tests.set_policy(pg_temp.fx('ta'), pg_temp.fx('bx'), null, '{"cancel_from": ["waiting", "held", "called"], "return_to_queue": true}');
 update tk set id = pg_temp.ticket_at('called');
 select pg_temp.as_agent();
 select is(api.ticket_action((select id from tk), 'cancel') ->> 'status', 'cancelled', 'cancel_from may allow called');
