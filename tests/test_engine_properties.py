@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import psycopg
 import pytest
-from engine_fixtures import AGENT, Seed, connect_as, seed_branch
+from engine_fixtures import AGENT, Seed, connect_as, make_claims, seed_branch
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
@@ -69,10 +69,10 @@ class EngineMachine(RuleBasedStateMachine):
             services_per_counter=1,
             policy={"called_grace_seconds": 3600, "return_to_queue": False},
         )
-        with psycopg.connect(self.url, autocommit=True) as owner:
-            owner.execute(
-                "insert into qms.counter_services (tenant_id, branch_id, counter_id, service_id) values (%s, %s, %s, %s)",
-                (self.seed.tenant_id, self.seed.branch_id, self.seed.counter_ids[2], self.seed.service_ids[1]),
+        with connect_as(self.url, "qms_admin", make_claims("qms_admin", self.seed.tenant_id)) as admin:
+            admin.execute(
+                "select api.update_counter(%s, service_ids => %s)",
+                (self.seed.counter_ids[2], self.seed.service_ids),
             )
         self.skills = {
             str(self.seed.counter_ids[0]): {str(self.seed.service_ids[0])},
