@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 
 import psycopg
 
@@ -16,20 +15,8 @@ import psycopg
 def _seed_called_ticket(conn: psycopg.Connection) -> tuple[str, str]:
     """A tenant with one called ticket whose grace period ran out long ago."""
     tenant = str(conn.execute("select qms.create_tenant('Sweep', 'sweep')").fetchone()[0])  # type: ignore[index]
-    branch, service, counter = (str(uuid.uuid4()) for _ in range(3))
-    conn.execute("insert into qms.branches (tenant_id, branch_id, name) values (%s, %s, 'B')", (tenant, branch))
-    conn.execute(
-        "insert into qms.services (tenant_id, service_id, branch_id, name, prefix) values (%s, %s, %s, 'S', 'S')",
-        (tenant, service, branch),
-    )
-    conn.execute(
-        "insert into qms.counters (tenant_id, counter_id, branch_id, name, status) values (%s, %s, %s, 'C', 'available')",
-        (tenant, counter, branch),
-    )
-    conn.execute(
-        "insert into qms.counter_services (tenant_id, branch_id, counter_id, service_id) values (%s, %s, %s, %s)",
-        (tenant, branch, counter, service),
-    )
+    seeded = conn.execute("select tests.seed_branch(%s)", (tenant,)).fetchone()[0]  # type: ignore[index]
+    branch, service, counter = seeded["branch_id"], seeded["service_ids"][0], seeded["counter_ids"][0]
     claims = json.dumps({"role": "qms_agent", "tenant_id": tenant, "sub": "agent-1", "branch_ids": [branch]})
     with conn.transaction():
         conn.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
