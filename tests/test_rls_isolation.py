@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ ROLES = ["qms_anon", "qms_device", "qms_agent", "qms_supervisor", "qms_admin", "
 TABLE_ROLES = [*ROLES, "qms_worker"]
 # SQLSTATEs by which a role of B may be refused: a business error (PTnnn) or no privilege.
 REFUSED = re.compile(r"^(PT\d{3}|42501)$")
+BRANCH_CODE = "MAIN"
 
 
 @dataclass
@@ -45,6 +46,10 @@ class Tenant:
         """The customer secret of the kiosk ticket: create_ticket's status_url ends in #t=<ticket_id>.<secret>."""
         status_url: str = self.kiosk_ticket["status_url"]
         return status_url.rsplit(".", 1)[1]
+
+    def join_code(self) -> str:
+        """The public join code of the branch: <tenant slug>.<branch code>."""
+        return f"{self.slug}.{BRANCH_CODE}"
 
 
 def _set_identity(conn: psycopg.Connection[Any], role: str, claims: dict[str, Any]) -> None:
@@ -88,7 +93,7 @@ def _seed(conn: psycopg.Connection[Any], slug: str) -> Tenant:
     assert row is not None
     t = Tenant(slug, str(row[0]), {})
     ids = t.ids
-    ids["branch_id"] = _fixture(conn, "add_branch", t.tenant_id, f"{slug} main")
+    ids["branch_id"] = _fixture(conn, "add_branch", t.tenant_id, f"{slug} main", "UTC", BRANCH_CODE)
     ids["area_id"] = _fixture(conn, "add_area", t.tenant_id, ids["branch_id"], f"{slug} hall")
     ids["service_id"] = _fixture(conn, "add_service", t.tenant_id, ids["branch_id"], f"{slug} teller", "A")
     ids["other_service_id"] = _fixture(conn, "add_service", t.tenant_id, ids["branch_id"], f"{slug} loans", "L")
@@ -242,6 +247,9 @@ TEXT_SAMPLES = {
 }
 # Parameters whose default is no valid call: sampled even though they have a default.
 DEFAULTED_SAMPLES: dict[str, Any] = {"policy": {"priority_ratio": 3}}
+# Handles a caller holds for its own tenant (a ticket's secret, a branch's join code): a caller of B uses B's,
+# so a public function must not answer about A's ids with them.
+OWN_TEXT: dict[str, Callable[[Tenant], str]] = {"secret": Tenant.secret, "code": Tenant.join_code}
 TYPE_SAMPLES: dict[str, Any] = {
     "integer": 1,
     "bigint": 0,
@@ -257,7 +265,7 @@ def _probe_args(
 ) -> dict[str, Any]:
     """Arguments aimed at ``target``: its ids for every uuid parameter (with or without default), its stored
     request id of the same command for request_id (a replay across tenants must not answer), and for the rest
-    a sensible value, or the caller's (``own``) secret where a secret is asked for."""
+    a sensible value, or the caller's (``own``) handle where a secret or join code is asked for."""
     args: dict[str, Any] = {}
     for p in params:
         if p.type == "uuid":
@@ -275,8 +283,8 @@ def _probe_args(
             args[p.name] = DEFAULTED_SAMPLES[p.name]
         elif p.has_default:
             continue
-        elif p.type == "text" and p.name == "secret":
-            args[p.name] = own.secret()
+        elif p.type == "text" and p.name in OWN_TEXT:
+            args[p.name] = OWN_TEXT[p.name](own)
         elif p.type == "text":
             args[p.name] = TEXT_SAMPLES.get(p.name, "probe")
         else:

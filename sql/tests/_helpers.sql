@@ -90,13 +90,15 @@ begin
 end
 $$;
 
-create or replace function tests.add_branch(p_tenant uuid, p_name text, p_timezone text default 'UTC')
+-- p_code: the branch code (its public join code is <tenant slug>.<code>).
+create or replace function tests.add_branch(p_tenant uuid, p_name text, p_timezone text default 'UTC',
+                                            p_code text default null)
     returns uuid
     language plpgsql
 as $$
 declare
     v_prev jsonb := tests.enter_admin(p_tenant);
-    v_id uuid := (api.create_branch(p_name, p_timezone) ->> 'branch_id')::uuid;
+    v_id uuid := (api.create_branch(p_name, p_timezone, p_code) ->> 'branch_id')::uuid;
 begin
     perform tests.leave(v_prev);
     return v_id;
