@@ -69,17 +69,22 @@ create or replace function tests.token_hash(p_token text) returns bytea
 -- the api function as a tenant-wide admin of p_tenant (role qms_admin, sub 'fixture-admin') and restores the
 -- caller's role and claims, so seeded rows pass the same validation, defaults and audit as real ones.
 -- A tenant itself is provisioned with qms.create_tenant(name, slug) (owner only).
-create or replace function tests.enter_admin(p_tenant uuid) returns jsonb
+-- tests.enter_as switches to a role and claims and returns what to restore with tests.leave.
+create or replace function tests.enter_as(p_role text, p_claims jsonb) returns jsonb
     language plpgsql
 as $$
 declare
     v_prev jsonb := jsonb_build_object('role', current_setting('role'),
                                        'claims', coalesce(current_setting('request.jwt.claims', true), ''));
 begin
-    perform tests.authenticate_as('qms_admin', tests.claims('qms_admin', p_tenant, null, 'fixture-admin'));
+    perform tests.authenticate_as(p_role, p_claims);
     return v_prev;
 end
 $$;
+
+create or replace function tests.enter_admin(p_tenant uuid) returns jsonb
+    language sql
+    as $$ select tests.enter_as('qms_admin', tests.claims('qms_admin', p_tenant, null, 'fixture-admin')) $$;
 
 create or replace function tests.leave(p_prev jsonb) returns void
     language plpgsql

@@ -5,20 +5,41 @@ set search_path = tests, public;
 select plan(43);
 -- Fixture (as the owner): tenant A with branches X (Asia/Jakarta) and Y, tenant B. Ids via pg_temp.fx(key).
 \ir _engine_fixture.sql
+-- A ticket of service p_service in state p_status, made through the api by a supervisor of branch X: issued,
+-- then held or cancelled, or called to p_counter and taken on (start, complete, mark_no_show).
 create function pg_temp.ticket_at(p_status text, p_service text default 'sa', p_counter text default 'c1')
-    returns uuid language sql security definer as $$
-    insert into qms.tickets (tenant_id, branch_id, service_id, counter_id, ticket_number, number_seq, business_date,
-                             status, channel, called_at, served_at)
-    select s.tenant_id, s.branch_id, s.service_id,
-           case when p_status in ('called', 'serving', 'done', 'no_show') then pg_temp.fx(p_counter) end,
-           s.prefix || '-T' || n, 1000 + n, current_date, p_status::qms.ticket_status, 'staff',
-           case when p_status in ('called', 'serving', 'done', 'no_show') then now() end,
-           case when p_status in ('serving', 'done') then now() end
-    from qms.services s, (select count(*)::int + 1 as n from qms.tickets) c
-    where s.service_id = pg_temp.fx(p_service)
-    returning ticket_id $$;
-create function pg_temp.retire(p_ticket uuid) returns void language sql security definer as $$
-    update qms.tickets set status = 'cancelled' where ticket_id = p_ticket $$;
+    returns uuid language plpgsql as $$
+declare
+    v_prev jsonb := tests.enter_as('qms_supervisor', tests.claims('qms_supervisor', pg_temp.fx('ta'),
+                                                                  array[pg_temp.fx('bx')], 'fixture-sup'));
+    v_ticket uuid := (api.create_ticket(pg_temp.fx(p_service)) ->> 'ticket_id')::uuid;
+    v_counter uuid := pg_temp.fx(p_counter);
+    v_action text;
+begin
+    foreach v_action in array case p_status
+        when 'waiting' then '{}'::text[] when 'held' then '{hold}' when 'cancelled' then '{cancel}'
+        when 'called' then '{call}' when 'serving' then '{call,start}' when 'done' then '{call,start,complete}'
+        when 'no_show' then '{call,mark_no_show}' end loop
+        perform api.ticket_action(v_ticket, v_action, v_counter);
+    end loop;
+    perform tests.leave(v_prev);
+    return v_ticket;
+end $$;
+-- Take a ticket out of the way through the api: cancel it while it waits, finish it once called.
+create function pg_temp.retire(p_ticket uuid) returns void language plpgsql as $$
+declare
+    v_prev jsonb := tests.enter_as('qms_supervisor', tests.claims('qms_supervisor', pg_temp.fx('ta'),
+                                                                  array[pg_temp.fx('bx')], 'fixture-sup'));
+    v_ticket jsonb := api.get_ticket(p_ticket);
+    v_action text;
+begin
+    foreach v_action in array case v_ticket ->> 'status'
+        when 'waiting' then '{cancel}' when 'held' then '{cancel}' when 'called' then '{start,complete}'
+        when 'serving' then '{complete}' else '{}'::text[] end loop
+        perform api.ticket_action(p_ticket, v_action, (v_ticket ->> 'counter_id')::uuid);
+    end loop;
+    perform tests.leave(v_prev);
+end $$;
 create function pg_temp.t(p_ticket uuid) returns jsonb language sql security definer as $$
     select to_jsonb(t) from qms.tickets t where ticket_id = p_ticket $$;
 create function pg_temp.events(p_ticket uuid) returns int language sql security definer as $$
@@ -137,6 +158,7 @@ select is(api.call_next(pg_temp.fx('c1')) -> 'ticket' ->> 'ticket_id', (select i
 
 -- Transfer ----------------------------------------------------------------------------------------
 select tests.reset_role();
+select pg_temp.retire(((select r from ret) ->> 'ticket_id')::uuid);  -- the returned ticket waits no more
 update tk set id = pg_temp.ticket_at('serving', 'sa', 'c2');
 select pg_temp.as_supervisor();
 select is(tests.error_of(format('select api.ticket_action(%L, %L)', (select id from tk), 'transfer')),
@@ -201,7 +223,7 @@ create temp table held as select api.ticket_action((select id from tk2), 'hold',
                                                    request_id => 'cccccccc-0000-0000-0000-000000000001') as r;
 select is(api.ticket_action((select id from tk2), 'hold', request_id => 'cccccccc-0000-0000-0000-000000000001'),
           (select r from held), 'a retried hold returns the stored ticket, no INVALID_TRANSITION');
-select is(pg_temp.events((select id from tk2)), 1, 'and writes one event');
+select is(pg_temp.events((select id from tk2)), 2, 'and writes one event (after ticket.created)');
 select is(tests.error_of(format('select api.ticket_action(%L, %L, request_id => %L)', (select id from tk2), 'unhold',
                         'cccccccc-0000-0000-0000-000000000001')), 'PT409 IDEMPOTENCY_KEY_REUSED',
           'a request id reused with other arguments is refused');
