@@ -136,13 +136,13 @@ $$;
 
 -- A counter serving p_service_ids, opened with api.set_counter_status (p_status null leaves it closed).
 create or replace function tests.add_counter(p_tenant uuid, p_branch uuid, p_name text, p_service_ids uuid[],
-                                             p_status text default 'available')
+                                             p_status text default 'available', p_area uuid default null)
     returns uuid
     language plpgsql
 as $$
 declare
     v_prev jsonb := tests.enter_admin(p_tenant);
-    v_id uuid := (api.create_counter(p_branch, p_name, p_service_ids) ->> 'counter_id')::uuid;
+    v_id uuid := (api.create_counter(p_branch, p_name, p_service_ids, p_area) ->> 'counter_id')::uuid;
 begin
     if p_status is not null then
         perform api.set_counter_status(v_id, p_status);
