@@ -195,6 +195,51 @@ begin
 end
 $$;
 
+-- Revoke a user's tokens p_times times, as an admin does by disabling and re-enabling the account (each
+-- disabling bumps token_version). p_enable false leaves the user disabled after the last round.
+create or replace function tests.revoke_user_tokens(p_tenant uuid, p_user uuid, p_times integer default 1,
+                                                    p_enable boolean default true)
+    returns integer
+    language plpgsql
+as $$
+declare
+    v_prev jsonb := tests.enter_admin(p_tenant);
+    v_tv integer;
+begin
+    for i in 1 .. p_times loop
+        perform api.update_user(p_user, is_active => false);
+        if p_enable or i < p_times then
+            perform api.update_user(p_user, is_active => true);
+        end if;
+    end loop;
+    perform tests.leave(v_prev);
+    select u.token_version into v_tv from qms.users u where u.user_id = p_user;
+    return v_tv;
+end
+$$;
+
+-- Set a device's status (pending, active, revoked) with api.update_device; revoking bumps token_version, so
+-- revoke-then-activate p_revocations times first to reach a device whose older tokens were revoked.
+create or replace function tests.set_device_status(p_tenant uuid, p_device uuid, p_status text,
+                                                   p_revocations integer default 0)
+    returns integer
+    language plpgsql
+as $$
+declare
+    v_prev jsonb := tests.enter_admin(p_tenant);
+    v_tv integer;
+begin
+    for i in 1 .. p_revocations loop
+        perform api.update_device(p_device, status => 'revoked');
+        perform api.update_device(p_device, status => 'active');
+    end loop;
+    perform api.update_device(p_device, status => p_status);
+    perform tests.leave(v_prev);
+    select d.token_version into v_tv from qms.devices d where d.device_id = p_device;
+    return v_tv;
+end
+$$;
+
 -- Service prefix i: A, B, …, Z, then A1, B1, … (1-4 upper-case letters or digits).
 create or replace function tests.prefix(p_i integer) returns text
     language sql immutable
