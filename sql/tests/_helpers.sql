@@ -154,14 +154,14 @@ $$;
 
 -- A staff user; p_role is the user role of api.create_user (admin, supervisor, agent, analyst).
 create or replace function tests.add_user(p_tenant uuid, p_email text, p_role text, p_branch_ids uuid[] default null,
-                                          p_display_name text default null)
+                                          p_display_name text default null, p_counter_ids uuid[] default null)
     returns uuid
     language plpgsql
 as $$
 declare
     v_prev jsonb := tests.enter_admin(p_tenant);
-    v_id uuid := (api.create_user(p_email, coalesce(p_display_name, initcap(p_role)), p_role, p_branch_ids)
-                  ->> 'user_id')::uuid;
+    v_id uuid := (api.create_user(p_email, coalesce(p_display_name, initcap(p_role)), p_role, p_branch_ids,
+                                  p_counter_ids) ->> 'user_id')::uuid;
 begin
     perform tests.leave(v_prev);
     return v_id;
