@@ -3,7 +3,7 @@
 -- qms.refresh_tokens.
 begin;
 set search_path = tests, public;
-select plan(65);
+select plan(66);
 
 create function pg_temp.request_roles() returns text[] language sql immutable
     as $$ select array['qms_anon', 'qms_device', 'qms_agent', 'qms_supervisor', 'qms_admin', 'qms_worker',
@@ -18,32 +18,24 @@ create function pg_temp.executors(p_function text) returns text[] language sql s
 select set_config('request.headers', '{"user-agent":"pgtap","x-forwarded-for":"203.0.113.9"}', true);
 select set_config('fx.ta', qms.create_tenant('Tenant A', 'tenant-a')::text, true);
 select set_config('fx.tb', qms.create_tenant('Tenant B', 'tenant-b')::text, true);
-select set_config('fx.b1', gen_random_uuid()::text, true);
-select set_config('fx.b2', gen_random_uuid()::text, true);
-select set_config('fx.bb', gen_random_uuid()::text, true);
-select set_config('fx.area', gen_random_uuid()::text, true);
-insert into qms.branches (tenant_id, branch_id, name)
-values (tests.fx('ta'), tests.fx('b1'), 'A Main'), (tests.fx('ta'), tests.fx('b2'), 'A Second'),
-       (tests.fx('tb'), tests.fx('bb'), 'B Main');
-insert into qms.areas (tenant_id, area_id, branch_id, name) values (tests.fx('ta'), tests.fx('area'), tests.fx('b1'), 'Hall');
-select set_config('fx.alice', gen_random_uuid()::text, true);   -- A agent
-select set_config('fx.carol', gen_random_uuid()::text, true);   -- A admin
-select set_config('fx.dave', gen_random_uuid()::text, true);    -- B agent
-insert into qms.users (tenant_id, user_id, email, display_name, role, branch_ids)
-values (tests.fx('ta'), tests.fx('alice'), 'alice@a.example', 'Alice', 'agent', array[tests.fx('b1')]),
-       (tests.fx('ta'), tests.fx('carol'), 'carol@a.example', 'Carol', 'admin', null),
-       (tests.fx('tb'), tests.fx('dave'), 'dave@b.example', 'Dave', 'agent', null);
-select set_config('fx.d1', gen_random_uuid()::text, true);
-select set_config('fx.d2', gen_random_uuid()::text, true);
-select set_config('fx.d3', gen_random_uuid()::text, true);
-select set_config('fx.d4', gen_random_uuid()::text, true);
-select set_config('fx.db', gen_random_uuid()::text, true);
-insert into qms.devices (tenant_id, device_id, branch_id, area_id, kind, name, status, token_version)
-values (tests.fx('ta'), tests.fx('d1'), tests.fx('b1'), tests.fx('area'), 'kiosk', 'Kiosk', 'active', 3),
-       (tests.fx('ta'), tests.fx('d2'), tests.fx('b2'), null, 'display', 'Board', 'active', 0),
-       (tests.fx('ta'), tests.fx('d3'), tests.fx('b1'), null, 'kiosk', 'Old kiosk', 'revoked', 0),
-       (tests.fx('ta'), tests.fx('d4'), tests.fx('b1'), null, 'kiosk', 'New kiosk', 'pending', 0),
-       (tests.fx('tb'), tests.fx('db'), tests.fx('bb'), null, 'kiosk', 'B Kiosk', 'active', 0);
+select set_config('fx.b1', tests.add_branch(tests.fx('ta'), 'A Main')::text, true),
+       set_config('fx.b2', tests.add_branch(tests.fx('ta'), 'A Second')::text, true),
+       set_config('fx.bb', tests.add_branch(tests.fx('tb'), 'B Main')::text, true);
+select set_config('fx.area', tests.add_area(tests.fx('ta'), tests.fx('b1'), 'Hall')::text, true);
+-- alice: A agent; carol: A admin; dave: B agent.
+select set_config('fx.alice', tests.add_user(tests.fx('ta'), 'alice@a.example', 'agent', array[tests.fx('b1')], 'Alice')::text, true),
+       set_config('fx.carol', tests.add_user(tests.fx('ta'), 'carol@a.example', 'admin', null, 'Carol')::text, true),
+       set_config('fx.dave', tests.add_user(tests.fx('tb'), 'dave@b.example', 'agent', array[tests.fx('bb')], 'Dave')::text, true);
+-- d1: kiosk in the hall at token_version 3; d2: board of A Second; d3: revoked; d4: pending; db: tenant B's.
+select set_config('fx.d1', tests.add_device(tests.fx('ta'), tests.fx('b1'), 'kiosk', 'Kiosk', tests.fx('area'))::text, true),
+       set_config('fx.d2', tests.add_device(tests.fx('ta'), tests.fx('b2'), 'display', 'Board')::text, true),
+       set_config('fx.d3', tests.add_device(tests.fx('ta'), tests.fx('b1'), 'kiosk', 'Old kiosk')::text, true),
+       set_config('fx.d4', tests.add_device(tests.fx('ta'), tests.fx('b1'), 'kiosk', 'New kiosk')::text, true),
+       set_config('fx.db', tests.add_device(tests.fx('tb'), tests.fx('bb'), 'kiosk', 'B Kiosk')::text, true);
+select is(array[tests.set_device_status(tests.fx('ta'), tests.fx('d1'), 'active', 3),
+                tests.set_device_status(tests.fx('ta'), tests.fx('d3'), 'revoked'),
+                tests.set_device_status(tests.fx('ta'), tests.fx('d4'), 'pending')],
+          array[3, 1, 0], 'fixture: d1 at token_version 3, d3 revoked, d4 pending');
 select qms.auth_issue_refresh(tests.fx('ta'), tests.fx('alice'), tests.token_hash('alice-1'), gen_random_uuid(),
                               now() + interval '1 day');
 select qms.auth_issue_refresh(tests.fx('ta'), tests.fx('alice'), tests.token_hash('alice-2'), gen_random_uuid(),
