@@ -14,6 +14,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+ADMIN = "qms_admin"
 AGENT = "qms_agent"
 WORKER = "qms_worker"
 

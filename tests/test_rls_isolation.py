@@ -25,6 +25,8 @@ import pytest
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from qms.apicall import call_api
+
 # The roles a tenant's token may carry over HTTP. qms_worker is a platform role: its functions live in
 # schema `worker`, not in `api`.
 ROLES = ["qms_anon", "qms_device", "qms_agent", "qms_supervisor", "qms_admin", "qms_analyst"]
@@ -63,19 +65,14 @@ def _reset(conn: psycopg.Connection[Any]) -> None:
 
 
 def _api(conn: psycopg.Connection[Any], fn: str, **kwargs: Any) -> Any:
-    """Call api.<fn> with named arguments; the text of every row it returns (scalar or set-returning)."""
+    """The probe's call of api.<fn> with named arguments, under the role and claims already set: the text of
+    every row it returns, whatever its return type (scalar, set-returning), so any function can be probed.
+    Seeding uses qms.apicall.call_api like all Python outside the gateway."""
     args = sql.SQL(", ").join(sql.SQL("{} => {}").format(sql.Identifier(k), sql.Placeholder()) for k in kwargs)
     query = sql.SQL("select string_agg(x::text, E'\\n') from api.{}({}) as x").format(sql.Identifier(fn), args)
     values = [Jsonb(v) if isinstance(v, dict) else v for v in kwargs.values()]
     row = conn.execute(query, values).fetchone()
     return row[0] if row else None
-
-
-def _api_json(conn: psycopg.Connection[Any], fn: str, **kwargs: Any) -> dict[str, Any]:
-    out = _api(conn, fn, **kwargs)
-    assert out is not None, f"api.{fn} returned nothing"
-    parsed: dict[str, Any] = json.loads(out)
-    return parsed
 
 
 def _fixture(conn: psycopg.Connection[Any], fn: str, *args: Any) -> str:
@@ -106,31 +103,37 @@ def _seed(conn: psycopg.Connection[Any], slug: str) -> Tenant:
     conn.execute(
         "select tests.set_policy(%s, %s, null, %s)", (t.tenant_id, ids["branch_id"], Jsonb({"priority_ratio": 2}))
     )
-    with conn.transaction():
-        _set_identity(conn, "qms_agent", _claims("qms_agent", t))
-        first = _api_json(conn, "create_ticket", service_id=ids["service_id"], request_id=str(uuid.uuid4()))
-        called = _api_json(conn, "call_next", counter_id=ids["busy_counter_id"], request_id=str(uuid.uuid4()))
-        assert called["ticket"]["ticket_id"] == first["ticket_id"], called
-        _api(
-            conn,
-            "ticket_action",
-            ticket_id=first["ticket_id"],
-            action="start",
-            counter_id=ids["busy_counter_id"],
-            request_id=str(uuid.uuid4()),
-        )
-        _api(conn, "set_counter_status", counter_id=ids["counter_id"], status="available", request_id=str(uuid.uuid4()))
-        ids["serving_ticket_id"] = first["ticket_id"]
-        _set_identity(conn, "qms_device", _claims("qms_device", t))
-        t.kiosk_ticket = _api_json(
-            conn,
-            "create_ticket",
-            service_id=ids["service_id"],
-            channel="kiosk",
-            contact={"phone": "+62 811 000 111", "consent": True},
-        )
-        ids["ticket_id"] = t.kiosk_ticket["ticket_id"]
-        _reset(conn)
+    agent, kiosk = _claims("qms_agent", t), _claims("qms_device", t)
+    first = call_api(conn, "create_ticket", agent, service_id=ids["service_id"], request_id=str(uuid.uuid4()))
+    called = call_api(conn, "call_next", agent, counter_id=ids["busy_counter_id"], request_id=str(uuid.uuid4()))
+    assert called["ticket"]["ticket_id"] == first["ticket_id"], called
+    call_api(
+        conn,
+        "ticket_action",
+        agent,
+        ticket_id=first["ticket_id"],
+        action="start",
+        counter_id=ids["busy_counter_id"],
+        request_id=str(uuid.uuid4()),
+    )
+    call_api(
+        conn,
+        "set_counter_status",
+        agent,
+        counter_id=ids["counter_id"],
+        status="available",
+        request_id=str(uuid.uuid4()),
+    )
+    ids["serving_ticket_id"] = first["ticket_id"]
+    t.kiosk_ticket = call_api(
+        conn,
+        "create_ticket",
+        kiosk,
+        service_id=ids["service_id"],
+        channel="kiosk",
+        contact={"phone": "+62 811 000 111", "consent": True},
+    )
+    ids["ticket_id"] = t.kiosk_ticket["ticket_id"]
     return t
 
 
