@@ -65,7 +65,7 @@ def test_health_ready_metrics_and_logs(gateway: Gateway) -> None:
     t = make_tenant(gateway.db_url)
     token = login(gateway, t)["access_token"]
     r = gateway.client(token).post("/rpc/no_such_fn", json={})
-    assert r.status_code == 404
+    assert r.status_code == 404 and r.json()["code"] == "UNKNOWN_FUNCTION"
     text = httpx.get(gateway.url + "/metrics").text
     for name in (
         "qms_http_request_duration_seconds_bucket",
