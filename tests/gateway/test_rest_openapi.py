@@ -77,7 +77,7 @@ def test_admin_routes_and_validation(gateway: Gateway, tenant: Tenant) -> None:
     assert unknown.status_code == 400 and unknown.json()["code"] == "INVALID_ARGUMENTS"
     agent = gateway.client(login(gateway, tenant, "agent")["access_token"])
     forbidden = agent.post("/api/branches", json={"name": "Nope"})
-    assert forbidden.status_code == 403 and forbidden.json()["code"] == "42501", forbidden.text
+    assert forbidden.status_code == 403 and forbidden.json()["code"] == "PERMISSION_DENIED", forbidden.text
 
 
 @pytest.fixture
