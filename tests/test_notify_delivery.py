@@ -183,7 +183,7 @@ def test_no_show_sweep_end_to_end_sends_one_notification(db_url: str) -> None:
     )
     sender = start_worker(db_url, smtp_url)
     try:
-        (mail,) = sink.wait_for(1, timeout=30)
+        (mail,) = sink.wait_for(1, timeout=60)
         time.sleep(1.0)  # a second sweep or send would show up now
     finally:
         sweeper.send_signal(signal.SIGTERM)

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gateway import auth
 from gateway.db import Database, RequestContext
 from gateway.errors import ApiError
-from gateway.routes.rpc import json_response, parse_json_object
+from gateway.routes.rpc import json_object, json_response
 from workers import notify_secrets
 from workers.notify_render import TemplateError, render
 
@@ -64,7 +64,7 @@ async def _signed_json(request: Request) -> dict[str, Any]:
             "the webhook signature is missing or wrong",
             hint="Sign the raw body: X-QMS-Signature: sha256=<hex HMAC-SHA256 with the shared secret>.",
         )
-    return await parse_json_object(request)
+    return json_object(request)
 
 
 @router.post("/webhooks/notifications/report", include_in_schema=False)

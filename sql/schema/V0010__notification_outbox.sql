@@ -132,6 +132,7 @@ create index notification_deliveries_due_idx on qms.notification_deliveries (nex
 create index notification_deliveries_lease_idx on qms.notification_deliveries (lease_expires_at)
     where status = 'sending';
 create index notification_deliveries_tenant_idx on qms.notification_deliveries (tenant_id, created_at);
+create index notification_deliveries_ticket_idx on qms.notification_deliveries (tenant_id, ticket_id);
 create index notification_deliveries_dead_idx on qms.notification_deliveries (tenant_id, created_at)
     where status = 'dead';
 create index notification_deliveries_provider_ref_idx on qms.notification_deliveries (provider_message_id)

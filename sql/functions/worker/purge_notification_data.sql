@@ -1,8 +1,9 @@
 -- worker.purge_notification_data(max_rows, keep_history) -> integer: retention of notification data
 -- (qms_worker; all tenants without a tenant claim). Deletes, at most max_rows of each kind per call:
 --   * ticket contacts (phone, e-mail: the PII) of tickets that ended more than the tenant's
---     pii_policy.retention_days ago (0: as soon as the ticket ends); a delivery still queued for such a
---     ticket then fails permanently ("no address"), it is never sent to a purged contact;
+--     pii_policy.retention_days ago (0: as soon as the ticket ends) and have no delivery still to send (a
+--     no-show or cancel notice goes out first); a contact purged otherwise (by hand) leaves its queued
+--     deliveries without an address: they fail permanently, nothing is sent to a purged contact;
 --   * the local mail sink's messages older than that retention;
 --   * finished deliveries (sent, delivered, permanent_failure, dead; their attempts go with them) and skip
 --     records older than keep_history (default 30 days): no contact data, kept for the admin's view.
@@ -35,6 +36,9 @@ begin
         join qms.tenants tn on tn.tenant_id = c2.tenant_id
         where coalesce(t.ended_at, t.completed_at)
               < now() - make_interval(days => coalesce((tn.pii_policy ->> 'retention_days')::integer, 0))
+          and not exists (select 1 from qms.notification_deliveries d
+                          where d.tenant_id = c2.tenant_id and d.ticket_id = c2.ticket_id
+                            and d.status in ('queued', 'sending', 'temporary_failure'))
         limit purge_notification_data.max_rows
         for update of c2 skip locked);
     get diagnostics v_count = row_count;
