@@ -10,7 +10,9 @@
 --   off (NOTIFICATIONS_OFF), the event is not one it notifies (EVENT_OFF), the ticket has no contact
 --   (NO_CONTACT), the customer unsubscribed (OPTED_OUT), none of the contact's channels is on
 --   (CHANNEL_OFF), or every usable address is suppressed after STOP / a hard bounce (SUPPRESSED).
---   record_skips = false (the "N ahead" check) records nothing: it runs on every queue move.
+--   A tenant-wide reason (NOTIFICATIONS_OFF, EVENT_OFF) is recorded only for a ticket whose customer left
+--   contact data (the settings say it for everyone else), so a tenant without notifications writes nothing
+--   per event. record_skips = false (the "N ahead" check) records nothing: it runs on every queue move.
 --   ticket.created deliveries also carry the issue-time position and eta_minutes (qms.queue_estimate).
 --   Idempotent: deliveries are unique per (event_seq, ticket, channel), "ahead" once per ticket and channel.
 --   Wakes the sender with pg_notify('qms_notifications') when it made a delivery. No errors, no locks
@@ -36,16 +38,19 @@ declare
     v_channels text[] := '{}';
     v_channel text;
     v_count integer;
+    v_has_contact boolean;
 begin
+    -- Two primary-key reads; a skip is written only where a customer left contact data (or, with
+    -- notifications on, where none was left): a tenant without notifications writes nothing per event.
     select * into v_settings from qms.notification_settings s where s.tenant_id = p_tenant_id;
-    if not found or not v_settings.enabled then
+    select * into v_contact from qms.ticket_contacts c where c.tenant_id = p_tenant_id and c.ticket_id = p_ticket_id;
+    v_has_contact := found;
+    if not coalesce(v_settings.enabled, false) then
         v_reason := 'NOTIFICATIONS_OFF';
     elsif not p_event_type = any (v_settings.events) then
         v_reason := 'EVENT_OFF';
     else
-        select * into v_contact from qms.ticket_contacts c
-        where c.tenant_id = p_tenant_id and c.ticket_id = p_ticket_id;
-        if not found then
+        if not v_has_contact then
             v_reason := 'NO_CONTACT';
         elsif not v_contact.notify then
             v_reason := 'OPTED_OUT';
@@ -75,7 +80,7 @@ begin
         end if;
     end if;
     if v_reason is not null then
-        if p_record_skips then
+        if p_record_skips and (v_has_contact or v_reason = 'NO_CONTACT') then
             insert into qms.notification_skips (tenant_id, ticket_id, event_seq, event_type, reason)
             values (p_tenant_id, p_ticket_id, p_event_seq, p_event_type, v_reason);
         end if;
