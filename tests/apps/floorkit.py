@@ -114,3 +114,31 @@ def screenshots(page: Page, name: str) -> list[Path]:
     if before:
         page.set_viewport_size(before)
     return paths
+
+
+_QR_PIXELS = """async (sel) => {
+    const svg = document.querySelector(sel);
+    const xml = new XMLSerializer().serializeToString(svg);
+    const img = new Image();
+    img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(xml);
+    await img.decode();
+    const size = 400, c = document.createElement('canvas');
+    c.width = size; c.height = size;
+    const g = c.getContext('2d');
+    g.fillStyle = '#fff'; g.fillRect(0, 0, size, size);
+    g.drawImage(img, 0, 0, size, size);
+    const d = g.getImageData(0, 0, size, size).data;
+    const grey = new Array(size * size);
+    for (let i = 0; i < size * size; i++) grey[i] = d[i * 4];
+    return grey;
+}"""
+
+
+def decode_qr(page: Page, selector: str) -> list[str]:
+    """The texts of the QR codes in the SVG element at selector, rendered by the browser and read by zxing-cpp."""
+    import zxingcpp
+
+    grey = page.evaluate(_QR_PIXELS, selector)
+    size = int(len(grey) ** 0.5)
+    image = memoryview(bytes(grey)).cast("B", (size, size))
+    return [r.text for r in zxingcpp.read_barcodes(image)]
