@@ -321,6 +321,7 @@ function start() {
   renderServices();
   showPending();
   show('home');
+  performance.mark('qms-first-render');
   loop();
   window.addEventListener('online', heartbeat);
 }

@@ -55,6 +55,7 @@ function render() {
   $('offline').textContent = t('public.offline', {time: formatTime(state.fetchedAt)});
   if (called && state.lastStatus && state.lastStatus !== 'called' && navigator.vibrate) navigator.vibrate([300, 150, 300]);
   state.lastStatus = tk.status;
+  if (!performance.getEntriesByName('qms-first-render').length) performance.mark('qms-first-render');
 }
 
 function accept(ticket) {
