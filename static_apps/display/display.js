@@ -48,7 +48,7 @@ function start() {
     announcer = new Announcer({ base: base, lang: getLang(), onBlocked: showSoundOverlay });
     exposed.announcements = announcer.log;
     if (config.sound) announcer.load(getLang()).catch(function () { /* retried on the next announcement */ });
-    if (config.sound && announcer.blocked()) showSoundOverlay(true);
+    if (config.sound) announcer.start();
     $('sound').addEventListener('click', function () { announcer.unlock(); });
     return resync('initial');
   }).then(function () {
