@@ -216,7 +216,7 @@ function showTicket(tk) {
   state.lastTicket = tk;
   $('ticket-number').textContent = tk.number;
   $('ticket-service').textContent = tk.service;
-  $('ticket-position').textContent = tk.position ? t('kiosk.ahead', {n: tk.position - 1}) : '';
+  $('ticket-position').textContent = !tk.position ? '' : tk.position === 1 ? t('kiosk.next') : t('kiosk.ahead', {n: tk.position - 1});
   $('ticket-position').hidden = !tk.position;
   $('ticket-eta').textContent = tk.offline ? '' : t('kiosk.eta', {eta: formatWait(tk.eta)});
   $('ticket-contact').textContent = tk.contact ? t('kiosk.contact_saved', {c: mask(tk.contact)}) : '';
