@@ -199,9 +199,11 @@ function run(key, fn, requestId) {
   setDisabled(true);
   hideMessage();
   var rid = requestId || uuid4();
-  exposed.commands.push({ action: key, request_id: rid, at: Date.now() });
+  var record = { action: key, request_id: rid, at: Date.now(), answered_at: null };
+  exposed.commands.push(record);
   var ctx = c;
   return fn(rid).then(function (res) {
+    record.answered_at = Date.now();
     busy = false;
     if (c === ctx) afterCommand(key, res);
   }, function (e) {

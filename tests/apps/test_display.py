@@ -75,8 +75,13 @@ def test_a_call_appears_within_a_second_and_a_recall_is_announced_again(page: Pa
     assert entry["keys"] == ["chime", "|", "intro", "letter_a", "n_1", "|", "to_counter", "n_1"]
     assert entry["ended_at"] > entry["started_at"] >= entry["queued_at"]
 
-    floor.rpc("ticket_action", role="agent", ticket_id=ticket["ticket_id"], action="recall",
-              counter_id=floor.counters["Loket 1"])
+    floor.rpc(
+        "ticket_action",
+        role="agent",
+        ticket_id=ticket["ticket_id"],
+        action="recall",
+        counter_id=floor.counters["Loket 1"],
+    )
     first, again = wait_announced(page, 2)
     assert (again["kind"], again["text"]) == ("recall", first["text"])
     assert again["started_at"] >= first["ended_at"]
@@ -86,8 +91,9 @@ def test_a_call_appears_within_a_second_and_a_recall_is_announced_again(page: Pa
 def test_five_calls_in_a_burst_are_announced_in_order_without_overlap(page: Page, floor: Floor) -> None:
     teller = floor.services["Teller"]
     for name in ("Loket 4", "Loket 5"):
-        floor.counters[name] = floor.rpc("create_counter", branch_id=floor.branch_id, name=name,
-                                         service_ids=[teller], area_id=floor.area_id)["counter_id"]
+        floor.counters[name] = floor.rpc(
+            "create_counter", branch_id=floor.branch_id, name=name, service_ids=[teller], area_id=floor.area_id
+        )["counter_id"]
     counters = ["Loket 1", "Loket 3", "Loket 4", "Loket 5", "Loket 2"]
     tickets = [issue(floor) for _ in range(4)] + [issue(floor, "Customer Service")]
     for name in counters:
@@ -111,8 +117,9 @@ def test_the_board_shows_only_its_area(page: Page, floor: Floor) -> None:
     upstairs = floor.rpc("create_area", branch_id=floor.branch_id, name="Lantai 2")["area_id"]
     loans = floor.rpc("create_service", branch_id=floor.branch_id, name="Kredit", prefix="K", area_id=upstairs)
     floor.services["Kredit"] = loans["service_id"]
-    floor.counters["Loket 9"] = floor.rpc("create_counter", branch_id=floor.branch_id, name="Loket 9",
-                                          service_ids=[loans["service_id"]], area_id=upstairs)["counter_id"]
+    floor.counters["Loket 9"] = floor.rpc(
+        "create_counter", branch_id=floor.branch_id, name="Loket 9", service_ids=[loans["service_id"]], area_id=upstairs
+    )["counter_id"]
     open_board(page, floor.device_url("display"))
     elsewhere, here = issue(floor, "Kredit"), issue(floor)
     open_counter(floor, "Loket 9")
