@@ -42,7 +42,30 @@ if (!token || !claims || !claims.branch_ids || !claims.branch_ids.length) {
   start();
 }
 
+// The last board is kept in localStorage: a box that restarts shows it at once (and while offline), until the
+// first snapshot replaces it.
+var CACHE_KEY = 'qms.display.board';
+
+function boardKey() { return claims.branch_ids[0] + ':' + (claims.area_id || 'all'); }
+
+function readCache() {
+  try {
+    var c = JSON.parse(localStorage.getItem(CACHE_KEY) || 'null');
+    return c && c.key === boardKey() ? c : null;
+  } catch (e) {
+    return null;
+  }
+}
+
 function start() {
+  var cached = readCache();
+  if (cached) {
+    state.now = cached.now;
+    state.recent = cached.recent;
+    state.counters = cached.counters;
+    render();
+    performance.mark('qms-first-render');
+  }
   heartbeat().then(function () {
     var base = new URL(config.audio_base || '../audio/', location.href).href;
     announcer = new Announcer({ base: base, lang: getLang(), onBlocked: showSoundOverlay });
@@ -99,6 +122,10 @@ function resync(reason) {
     });
     if (rt) rt.setSeq(snap.as_of_seq);
     render();
+    if (!performance.getEntriesByName('qms-first-render').length) performance.mark('qms-first-render');
+    localStorage.setItem(CACHE_KEY, JSON.stringify({
+      key: boardKey(), now: state.now, recent: state.recent, counters: state.counters
+    }));
     if (announceMissed) {
       snap.now_calling.slice().reverse().forEach(function (r) {
         if (!known[r.ticket_id + r.called_at] && r.status === 'called' &&

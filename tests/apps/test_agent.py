@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.apps.floorkit import Floor, screenshots
+from tests.apps.test_kiosk_budget import _load as measure_load
 
 pytestmark = pytest.mark.browser
 
@@ -211,3 +212,9 @@ def test_keyboard_labels_and_english(page: Page, floor: Floor) -> None:
     nameless = page.evaluate("""() => Array.from(document.querySelectorAll('button')).filter(b =>
         b.offsetParent !== null && !(b.getAttribute('aria-label') || b.textContent.trim())).length""")
     assert nameless == 0
+
+
+def test_agent_weight_and_first_render(context: BrowserContext, page: Page, floor: Floor) -> None:
+    weight, ms = measure_load(context, page, floor.app_url("agent"), "#login-form")
+    assert weight <= 150 * 1024, weight
+    assert ms <= 1000, f"first render {ms:.0f} ms at 6x CPU throttling"

@@ -5,6 +5,8 @@ may not play it."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import socket
 import threading
 import uuid
@@ -12,9 +14,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, Playwright, expect
+from playwright.sync_api import BrowserContext, Page, Playwright, expect
 
 from tests.apps.floorkit import CHROMIUM, CHROMIUM_ARGS, Floor, screenshots
+from tests.apps.test_kiosk_budget import _load as measure_load
 
 pytestmark = pytest.mark.browser
 
@@ -106,7 +109,7 @@ def test_five_calls_in_a_burst_are_announced_in_order_without_overlap(page: Page
     played = wait_announced(page, 5, timeout=60_000)
     assert [a["ticket_number"] for a in played] == order
     assert [a["counter_name"] for a in played] == counters
-    for before, after in zip(played, played[1:], strict=False):
+    for before, after in itertools.pairwise(played):
         assert after["started_at"] >= before["ended_at"], "announcements never overlap"
     paints = page.evaluate("window.qmsDisplay.paints")
     assert len(paints) == 5 and max(p["paint_ms"] for p in paints) < 1000
@@ -171,10 +174,8 @@ class CuttableProxy:
     def cut(self) -> None:
         self.up = False
         for s in self.socks:
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         self.socks = []
 
     def close(self) -> None:
@@ -241,3 +242,9 @@ def test_english_board_from_the_device_configuration(page: Page, floor: Floor) -
     [entry] = wait_announced(page, 1)
     assert entry["text"] == f"Number {ticket['ticket_number']}, please go to counter 2"
     assert entry["lang"] == "en"
+
+
+def test_display_weight_and_first_render(context: BrowserContext, page: Page, floor: Floor) -> None:
+    weight, ms = measure_load(context, page, floor.device_url("display"), "#empty")
+    assert weight <= 150 * 1024, weight
+    assert ms <= 1000, f"first render {ms:.0f} ms at 6x CPU throttling"
