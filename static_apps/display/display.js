@@ -19,6 +19,10 @@ import { Announcer } from './announcer.js';
 var CALL_TYPES = { 'ticket.called': 'call', 'ticket.recalled': 'recall' };
 var HEARTBEAT_MS = 60000;
 var PAINTS_MAX = 500;
+// The last board is kept in localStorage: a box that restarts shows it at once (and while offline), until the
+// first snapshot replaces it.
+var CACHE_KEY = 'qms.display.board';
+var lastTop = null;  // the call that last made the big card flash
 
 var $ = function (id) { return document.getElementById(id); };
 var api = createApi({ app: 'display', onAuthLost: function (e) { problem(e); } });
@@ -41,10 +45,6 @@ if (!token || !claims || !claims.branch_ids || !claims.branch_ids.length) {
 } else {
   start();
 }
-
-// The last board is kept in localStorage: a box that restarts shows it at once (and while offline), until the
-// first snapshot replaces it.
-var CACHE_KEY = 'qms.display.board';
 
 function boardKey() { return claims.branch_ids[0] + ':' + (claims.area_id || 'all'); }
 
@@ -217,8 +217,6 @@ function markPaint(env, received) {
     });
   });
 }
-
-var lastTop = null;
 
 function render() {
   var top = state.now[0] || null;
