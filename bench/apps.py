@@ -23,6 +23,7 @@ Results are printed and written between markers into docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -56,16 +57,16 @@ def call_to_pixel(page: Page, floor: Floor, calls: int) -> list[tuple[float, flo
     page.wait_for_function("window.qmsDisplay && window.qmsDisplay.transport === 'ws'")
     out = []
     with floor.api("agent") as http:
-        for i in range(calls):
+        for _ in range(calls):
             sent = time.time() * 1000
             r = http.post("/rpc/call_next", json={"counter_id": counter, "request_id": str(uuid.uuid4())})
             ticket = r.json()["ticket"]
-            page.wait_for_function(
-                f"window.qmsDisplay.paints.filter(p => p.type === 'ticket.called').length > {i}"
-                f" && window.qmsDisplay.paints.filter(p => p.type === 'ticket.called')[{i}].painted_at"
+            find = (
+                "window.qmsDisplay.paints.find(p => p.type === 'ticket.called' && p.painted_at"
+                f" && p.ticket_number === {json.dumps(ticket['ticket_number'])})"
             )
-            paint = page.evaluate(f"window.qmsDisplay.paints.filter(p => p.type === 'ticket.called')[{i}]")
-            assert paint["ticket_number"] == ticket["ticket_number"], (paint, ticket)
+            page.wait_for_function(find)
+            paint = page.evaluate(find)
             out.append((paint["received_at"] - sent, paint["painted_at"] - sent))
             for action in ("start", "complete"):
                 http.post(

@@ -263,8 +263,12 @@ function onStatus(s, transport) {
   $('status').textContent = s === 'live' ? '' : t('display.status_' + s);
 }
 
+// The button takes the focus, so a TV remote's OK key presses it.
 function showSoundOverlay(blocked) {
-  $('sound').hidden = !blocked;
+  var b = $('sound');
+  if (b.hidden === !blocked) return;
+  b.hidden = !blocked;
+  if (blocked) b.focus();
 }
 
 function problem(e) {
