@@ -12,6 +12,7 @@ The route is registered before the ``/apps`` static mount."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +50,16 @@ def parse_ticket_ref(t: str) -> tuple[str, str]:
     return ticket_id, secret
 
 
+ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]{1,300}$")
+
+
+def site_origin(request: Request) -> str:
+    """The origin customers reach the apps at: the posting page's ``Origin`` (the kiosk's own address, also
+    right behind a TLS-terminating proxy), else the request's base URL."""
+    origin = request.headers.get("origin", "")
+    return origin if ORIGIN.match(origin) else str(request.base_url).rstrip("/")
+
+
 def qr_svg(url: str) -> str:
     """The QR code of url as an inline <svg> element (black modules, no size: CSS sizes it)."""
     svg: str = segno.make(url, error="m").svg_inline(scale=1, border=2, omitsize=True, dark="#000")
@@ -77,7 +88,7 @@ def _form_field(form: dict[str, list[str]], name: str, allowed: tuple[str, ...] 
 @router.post("/apps/print/ticket", response_class=HTMLResponse)
 async def print_ticket(request: Request) -> HTMLResponse:
     """The printable ticket (80 mm or 58 mm roll): number, service, branch, time, position, ETA and a QR code of
-    the status page. Form fields (application/x-www-form-urlencoded): ``t`` = ``<ticket_id>.<secret>`` from the
+    the status page (at the posting page's origin). Form fields (application/x-www-form-urlencoded): ``t`` = ``<ticket_id>.<secret>`` from the
     ticket's status_url, ``lang`` (id, en; default id), ``paper`` (80, 58; default 80).
     Errors: 404 TICKET_NOT_FOUND (unknown ticket, wrong secret, malformed t), 400 INVALID_REQUEST."""
     form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=10)
@@ -90,7 +101,7 @@ async def print_ticket(request: Request) -> HTMLResponse:
         auth.context_for_claims(request, None), "get_public_ticket", {"ticket_id": ticket_id, "secret": secret}
     )
     ticket: dict[str, Any] = json.loads(text or "{}")
-    status_url = str(request.base_url).rstrip("/") + STATUS_PATH + t
+    status_url = site_origin(request) + STATUS_PATH + t
     html = TEMPLATES.get_template("print_ticket.html").render(
         ticket=ticket,
         lang=lang,

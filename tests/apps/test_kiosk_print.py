@@ -73,3 +73,9 @@ def test_print_page_refuses_a_wrong_secret_a_malformed_reference_and_bad_options
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
     assert "<svg" in r.text and ticket["ticket_number"] in r.text and 'lang="id"' in r.text
     assert 'class="paper-80"' in r.text
+    assert f'data-status-url="{floor.gw.url}{ticket["status_url"]}"' in r.text
+    # The QR code points at the origin of the page that posted (the kiosk's address, e.g. behind a TLS proxy).
+    r = httpx.post(url, data={"t": ref}, headers={"Origin": "https://branch.example"}, timeout=10)
+    assert f'data-status-url="https://branch.example{ticket["status_url"]}"' in r.text
+    r = httpx.post(url, data={"t": ref}, headers={"Origin": "null"}, timeout=10)
+    assert f'data-status-url="{floor.gw.url}{ticket["status_url"]}"' in r.text
