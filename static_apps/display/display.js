@@ -221,6 +221,7 @@ function markPaint(env, received) {
 function render() {
   var top = state.now[0] || null;
   $('empty').hidden = !!top || !state.loaded;
+  $('empty').textContent = t(state.recent.length ? 'display.idle' : 'display.empty');
   $('now-card').hidden = !top;
   if (top) {
     $('now-number').textContent = top.ticket_number;

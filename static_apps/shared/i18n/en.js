@@ -176,6 +176,7 @@ export default {
   'display.also_calling': 'Also calling',
   'display.recent': 'Recently called',
   'display.empty': 'No calls yet',
+  'display.idle': 'Waiting for the next call',
   'display.offline': 'Connection lost — reconnecting…',
   'display.enable_sound': 'Tap to enable sound',
   'display.status_connecting': 'Connecting…',

@@ -176,6 +176,7 @@ export default {
   'display.also_calling': 'Sedang dipanggil',
   'display.recent': 'Sebelumnya',
   'display.empty': 'Belum ada panggilan',
+  'display.idle': 'Menunggu panggilan berikutnya',
   'display.offline': 'Koneksi terputus — menyambung kembali…',
   'display.enable_sound': 'Ketuk untuk mengaktifkan suara',
   'display.status_connecting': 'Menghubungkan…',
