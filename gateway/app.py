@@ -28,7 +28,7 @@ from gateway.inputs import InputGuard
 from gateway.middleware import Envelope
 from gateway.realtime import Hub, PsycopgListenBackend
 from gateway.routes import auth as auth_routes
-from gateway.routes import health, realtime, rest, rpc, webhooks
+from gateway.routes import health, printing, realtime, rest, rpc, webhooks
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -137,7 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # being included: an included router is matched through per-route wrappers on every request (a good
     # part of a cheap request's CPU), and none of ours has include-time settings (prefix, dependencies).
     app.router.routes[0:0] = rpc.ROUTES
-    for router in (auth_routes.router, rest.router, realtime.router, health.router, webhooks.router):
+    # printing's /apps/print/ticket comes before the /apps static mount below, which would otherwise answer it.
+    for router in (auth_routes.router, rest.router, realtime.router, health.router, webhooks.router, printing.router):
         app.router.routes.extend(router.routes)
     static = _static_dir(settings)
     if static is not None:
