@@ -663,7 +663,7 @@ def fanout(
     with psycopg.connect(url, autocommit=True) as conn:
         while time.monotonic() < deadline:
             row = conn.execute(
-                "select (select coalesce(max(seq), 0) from qms.ticket_events) <= api.relay_position('default')"
+                "select (select coalesce(max(seq), 0) from qms.ticket_events) <= worker.relay_position('default')"
             ).fetchone()
             if row and row[0]:
                 break

@@ -2,9 +2,9 @@
 
 Why a relay (docs/adr/0005-event-delivery.md): a ``pg_notify`` inside the engine's transactions serialises every
 notifying commit cluster-wide. The engine therefore never notifies; this loop reads committed events through
-``api.relay_events`` (which only returns events below the visibility watermark, so an event whose seq is lower
+``worker.relay_events`` (which only returns events below the visibility watermark, so an event whose seq is lower
 but whose transaction commits later is never skipped), sends ONE ``pg_notify`` per batch of at most
-``MAX_PAYLOAD`` bytes, and stores its position with ``api.relay_ack`` in the same transaction: the NOTIFYs and
+``MAX_PAYLOAD`` bytes, and stores its position with ``worker.relay_ack`` in the same transaction: the NOTIFYs and
 the position commit together, so every event is delivered once, in seq order, also across restarts.
 
 Payload: ``{"events": [envelope, ...]}`` in seq order; envelope
@@ -107,13 +107,13 @@ class Relay:
         conn.execute("select qms.sample_event_horizon()")
         with conn.transaction():
             rows: Sequence[tuple[int, dict[str, Any]]] = conn.execute(
-                "select seq, envelope from api.relay_events(%s, %s)", (self.position, self.batch)
+                "select seq, envelope from worker.relay_events(%s, %s)", (self.position, self.batch)
             ).fetchall()
             if not rows:
                 return 0
             for payload in pack_batches(envelope for _, envelope in rows):
                 conn.execute("select pg_notify(%s, %s)", (CHANNEL, payload))
-            conn.execute("select api.relay_ack(%s, %s)", (self.name, rows[-1][0]))
+            conn.execute("select worker.relay_ack(%s, %s)", (self.name, rows[-1][0]))
         self.position = rows[-1][0]
         self.delivered += len(rows)
         return len(rows)
@@ -125,7 +125,7 @@ class Relay:
                 with self.connect() as conn:
                     if not self.acquire_leadership(conn):
                         return
-                    row = conn.execute("select api.relay_position(%s)", (self.name,)).fetchone()
+                    row = conn.execute("select worker.relay_position(%s)", (self.name,)).fetchone()
                     self.position = int(row[0]) if row else 0
                     log.info(_dumps({"msg": "relay started", "relay": self.name, "position": self.position}))
                     backoff = 0.1

@@ -203,7 +203,7 @@ def test_racing_sweepers_mark_each_overdue_ticket_once(db_url: str, max_rows: in
             with connect_as(db_url, WORKER, make_claims(WORKER, None, sub=f"sweeper-{i}")) as conn:
                 barrier.wait()
                 while True:
-                    row = conn.execute("select api.sweep_no_shows(max_rows => %s) as r", (max_rows,)).fetchone()
+                    row = conn.execute("select worker.sweep_no_shows(max_rows => %s) as r", (max_rows,)).fetchone()
                     assert row is not None
                     if row["r"] == 0:
                         break

@@ -91,7 +91,7 @@ def worker_conn(url: str) -> Iterator[psycopg.Connection[Any]]:
 def relay_once(conn: psycopg.Connection[Any], after: int) -> list[int]:
     """One relay_events call in its own transaction (as the relay does)."""
     with conn.transaction():
-        return [int(r[0]) for r in conn.execute("select seq from api.relay_events(%s)", (after,)).fetchall()]
+        return [int(r[0]) for r in conn.execute("select seq from worker.relay_events(%s)", (after,)).fetchall()]
 
 
 # -- packing ---------------------------------------------------------------------------------------------
@@ -361,7 +361,7 @@ def test_two_sweepers_at_once_write_one_no_show_event_per_ticket(world: World) -
             total = 0
             while True:
                 with conn.transaction():
-                    row = conn.execute("select api.sweep_no_shows(max_rows => 7)").fetchone()
+                    row = conn.execute("select worker.sweep_no_shows(max_rows => 7)").fetchone()
                 assert row is not None
                 total += int(row[0])
                 if row[0] == 0:

@@ -8,7 +8,7 @@ from workers.runner import Job
 
 
 def purge_idempotency_keys(conn: psycopg.Connection) -> int:
-    row = conn.execute("select api.purge_idempotency_keys(older_than => interval '7 days')").fetchone()
+    row = conn.execute("select worker.purge_idempotency_keys(older_than => interval '7 days')").fetchone()
     return int(row[0]) if row else 0
 
 

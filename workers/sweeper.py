@@ -10,7 +10,7 @@ BATCH = 500
 
 
 def sweep_no_shows(conn: psycopg.Connection) -> int:
-    row = conn.execute("select api.sweep_no_shows(max_rows => %s)", (BATCH,)).fetchone()
+    row = conn.execute("select worker.sweep_no_shows(max_rows => %s)", (BATCH,)).fetchone()
     return int(row[0]) if row else 0
 
 

@@ -1,7 +1,7 @@
 -- Read side and event delivery of the queue engine (docs/adr/0005-event-delivery.md): who may call the
 -- event functions, the infrastructure tables of the relay, and the writer-xid trigger of the event log.
 
--- Writers take their xid before drawing a seq (the watermark rule, sql/functions/qms/events_horizon.sql).
+-- Writers take their xid before drawing a seq (the watermark rule, sql/functions/qms/event_watermark.sql).
 create or replace trigger ticket_events_assign_xid
     before insert on qms.ticket_events
     for each statement execute function qms.tg_ticket_events__assign_xid();
@@ -39,12 +39,6 @@ revoke all on function api.display_snapshot(uuid, uuid, integer) from public;
 grant execute on function api.display_snapshot(uuid, uuid, integer)
     to qms_device, qms_agent, qms_supervisor, qms_admin;
 
--- Workers: the no-show sweeper and the relay.
-revoke all on function api.sweep_no_shows(integer) from public;
-grant execute on function api.sweep_no_shows(integer) to qms_worker;
-revoke all on function api.relay_events(bigint, integer) from public;
-grant execute on function api.relay_events(bigint, integer) to qms_worker;
-revoke all on function api.relay_position(text) from public;
-grant execute on function api.relay_position(text) to qms_worker;
-revoke all on function api.relay_ack(text, bigint) from public;
-grant execute on function api.relay_ack(text, bigint) to qms_worker;
+-- The supervisor's live floor.
+revoke all on function api.floor_snapshot(uuid) from public;
+grant execute on function api.floor_snapshot(uuid) to qms_supervisor, qms_admin;

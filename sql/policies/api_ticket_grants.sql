@@ -13,5 +13,17 @@ grant execute on function api.ticket_action(uuid, text, uuid, uuid, uuid, uuid, 
 revoke all on function api.set_counter_status(uuid, text, uuid) from public;
 grant execute on function api.set_counter_status(uuid, text, uuid) to qms_agent, qms_supervisor, qms_admin;
 
-revoke all on function api.purge_idempotency_keys(interval) from public;
-grant execute on function api.purge_idempotency_keys(interval) to qms_worker;
+-- Reads of one ticket: staff and devices of its branch (RLS), and the customer through the ticket's secret.
+revoke all on function api.get_ticket(uuid) from public;
+grant execute on function api.get_ticket(uuid) to qms_device, qms_agent, qms_supervisor, qms_admin;
+revoke all on function api.get_public_ticket(uuid, text) from public;
+grant execute on function api.get_public_ticket(uuid, text)
+    to qms_anon, qms_device, qms_agent, qms_supervisor, qms_admin, qms_analyst;
+revoke all on function api.cancel_public_ticket(uuid, text, uuid) from public;
+grant execute on function api.cancel_public_ticket(uuid, text, uuid) to qms_anon;
+
+-- Joining from the web with a branch's join code: the anonymous customer.
+revoke all on function api.get_public_branch(text) from public;
+grant execute on function api.get_public_branch(text) to qms_anon;
+revoke all on function api.join_queue(text, uuid, jsonb, uuid) from public;
+grant execute on function api.join_queue(text, uuid, jsonb, uuid) to qms_anon;

@@ -11,7 +11,7 @@ select is(api.create_ticket(pg_temp.fx('sa')) ->> 'ticket_number', 'A-001', 'fir
 select is(api.create_ticket(pg_temp.fx('sa')) ->> 'ticket_number', 'A-002', 'numbers count up per service');
 select is(api.create_ticket(pg_temp.fx('sb')) ->> 'ticket_number', 'B-001', 'each service has its own counter');
 select is((api.create_ticket(pg_temp.fx('sa'), 'kiosk', 'priority') - 'ticket_id' - 'queued_at' - 'created_at'
-           - 'tenant_id' - 'branch_id' - 'service_id' - 'estimated_wait_seconds'),
+           - 'tenant_id' - 'branch_id' - 'service_id' - 'estimated_wait_seconds' - 'status_url'),
           '{"status": "waiting", "channel": "kiosk", "priority_class": "priority", "returned": false,
             "ticket_number": "A-003", "number_seq": 3, "counter_id": null, "area_id": null, "called_at": null,
             "served_at": null, "completed_at": null, "ended_at": null, "transfer_note": null,

@@ -17,13 +17,13 @@ select is((select status::text from qms.counters), 'available', 'and changes not
 select throws_ok($$ select api.set_counter_status('00000000-0000-0000-0000-0000000000c1', 'closed',
                                                   'eeeeeeee-0000-0000-0000-000000000001') $$,
                  'PT409', null, 'IDEMPOTENCY_KEY_REUSED for other arguments');
-select throws_ok($$ select api.purge_idempotency_keys() $$, '42501', null, 'agents cannot purge keys');
+select throws_ok($$ select worker.purge_idempotency_keys() $$, '42501', null, 'agents cannot purge keys');
 select tests.reset_role();
 
 update qms.idempotency_keys set created_at = now() - interval '8 days';
 select tests.authenticate_as('qms_worker', '{"role": "qms_worker", "sub": "worker-1"}');
-select is(api.purge_idempotency_keys(), 1, 'the worker purges keys older than 7 days across tenants');
-select is(api.purge_idempotency_keys('1 second'), 0, 'nothing left to purge');
+select is(worker.purge_idempotency_keys(), 1, 'the worker purges keys older than 7 days across tenants');
+select is(worker.purge_idempotency_keys('1 second'), 0, 'nothing left to purge');
 select tests.reset_role();
 
 select * from finish();

@@ -1,4 +1,4 @@
--- api.sweep_no_shows: marks exactly the overdue called tickets, honours return_to_queue, one event each,
+-- worker.sweep_no_shows: marks exactly the overdue called tickets, honours return_to_queue, one event each,
 -- tenant scoping of a worker with a tenant claim, role and argument checks.
 begin;
 set search_path = tests, public;
@@ -43,16 +43,16 @@ update qms.tickets set called_at = now() - interval '60 seconds'
 where ticket_id in (select ticket_id from t_called where n = 3);
 
 select tests.authenticate_as('qms_agent', tests.claims('qms_agent', 'a0000000-0000-0000-0000-000000000000'));
-select throws_ok($$ select api.sweep_no_shows() $$, '42501', null, 'an agent cannot run the sweeper');
+select throws_ok($$ select worker.sweep_no_shows() $$, '42501', null, 'an agent cannot run the sweeper');
 select tests.authenticate_as('qms_worker', '{"role": "qms_worker", "sub": "sweeper"}');
-select throws_ok($$ select api.sweep_no_shows(0) $$, 'PT400', null, 'max_rows is validated');
+select throws_ok($$ select worker.sweep_no_shows(0) $$, 'PT400', null, 'max_rows is validated');
 -- a worker scoped to tenant B touches nothing of A
 select tests.authenticate_as('qms_worker', tests.claims('qms_worker', 'b0000000-0000-0000-0000-000000000000'));
-select is(api.sweep_no_shows(), 0, 'a worker of tenant B sweeps nothing of tenant A');
+select is(worker.sweep_no_shows(), 0, 'a worker of tenant B sweeps nothing of tenant A');
 select tests.authenticate_as('qms_worker', '{"role": "qms_worker", "sub": "sweeper"}');
-select is(api.sweep_no_shows(max_rows => 1), 1, 'batch-wise: max_rows caps a run');
-select is(api.sweep_no_shows(), 1, 'the next run takes the rest');
-select is(api.sweep_no_shows(), 0, 'nothing left: a third run sweeps nothing');
+select is(worker.sweep_no_shows(max_rows => 1), 1, 'batch-wise: max_rows caps a run');
+select is(worker.sweep_no_shows(), 1, 'the next run takes the rest');
+select is(worker.sweep_no_shows(), 0, 'nothing left: a third run sweeps nothing');
 select tests.reset_role();
 
 select results_eq($$ select n, status::text from t_called join qms.tickets using (ticket_id) order by n $$,
@@ -75,7 +75,7 @@ insert into qms.policies (tenant_id, branch_id, service_id, policy) values
 update qms.tickets set called_at = now() - interval '45 seconds'
 where ticket_id = (select ticket_id from t_called where n = 4);
 select tests.authenticate_as('qms_worker', '{"role": "qms_worker", "sub": "sweeper"}');
-select is(api.sweep_no_shows(), 1, 'the per-service grace applies (45 s > 30 s), the 60 s one at 120 s stays');
+select is(worker.sweep_no_shows(), 1, 'the per-service grace applies (45 s > 30 s), the 60 s one at 120 s stays');
 select tests.reset_role();
 select results_eq($$ select status::text, returned, counter_id, called_at from qms.tickets
                     where ticket_id = (select ticket_id from t_called where n = 4) $$,

@@ -1,5 +1,5 @@
 -- Areas (floors / zones of a branch): api.create_area, api.update_area, api.list_areas. The guard
--- qms.require_area that checks an optional area id against a branch is in sql/functions/qms/admin_guards.sql.
+-- qms.require_area that checks an optional area id against a branch is in sql/functions/qms/require_scope.sql.
 
 -- api.create_area: create an area in a branch.
 -- Errors: PT403 FORBIDDEN, PT401 TENANT_REQUIRED, PT400 INVALID_NAME, PT404 BRANCH_NOT_FOUND,

@@ -1,5 +1,5 @@
 -- Branches: api.create_branch, api.update_branch, api.list_branches, api.get_branch. The input checks they
--- share with the other admin functions live in sql/functions/qms/admin_validation.sql and admin_guards.sql.
+-- share with the other admin functions live in sql/functions/qms/validate.sql and require_scope.sql.
 
 -- api.create_branch: create a branch of the caller's tenant.
 -- Errors: PT403 FORBIDDEN (not an admin, or a branch-scoped one), PT401 TENANT_REQUIRED, PT400 INVALID_NAME /

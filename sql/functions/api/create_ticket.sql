@@ -12,8 +12,10 @@
 -- Queue position key: queued_at = created_at = clock_timestamp() (arrival order, distinct even for
 --   tickets issued in one transaction).
 -- Idempotency: request_id replays the stored ticket (position as it was at issue), no new event.
--- Writes: the number counter, the ticket row once (already carrying event_count = 1 and the hash of its
---   ticket.created event, computed before the insert), the event, the contact if any.
+-- Writes: the number counter, the ticket and its ticket.created event (qms.advance_ticket), the contact if any.
+-- Answer: the ticket with position, estimated_wait_seconds and status_url, the relative path of the
+--   customer's public status page carrying the ticket's secret (returned here only; stored hashed; an
+--   idempotent replay returns the same answer while the request_id is kept).
 -- Locking: the service's number-counter row for the day, until commit.
 create or replace function api.create_ticket(
     service_id uuid,
@@ -29,71 +31,32 @@ as $$
 declare
     v_replay jsonb;
     v_tenant uuid;
-    v_branch_id uuid;
-    v_area_id uuid;
-    v_prefix text;
-    v_service_hours jsonb;
-    v_branch_found boolean;
-    v_branch_active boolean;
-    v_branch_hours jsonb;
-    v_timezone text;
+    v_service record;
     v_now timestamptz;
     v_new qms.tickets;
     v_ticket qms.tickets;
-    v_payload jsonb;
+    v_secret text;
     v_number_format text;
     v_estimate jsonb;
 begin
-    if create_ticket.channel is null
-       or create_ticket.channel not in ('kiosk', 'web', 'mobile', 'staff', 'api') then
-        perform qms.fail(400, 'INVALID_CHANNEL', format('unknown channel %s', create_ticket.channel),
-                         'Use one of kiosk, web, mobile, staff, api.');
-    end if;
-    if create_ticket.priority_class is null
-       or create_ticket.priority_class not in ('regular', 'priority', 'vip', 'emergency') then
-        perform qms.fail(400, 'INVALID_PRIORITY_CLASS',
-                         format('unknown priority class %s', create_ticket.priority_class),
-                         'Use one of regular, priority, vip, emergency.');
-    end if;
-    if create_ticket.contact is not null then
-        perform qms.validate_contact(create_ticket.contact);
-    end if;
+    perform qms.validate_ticket_request(create_ticket.channel, create_ticket.priority_class, create_ticket.contact);
     v_tenant := qms.require_tenant();
-    if create_ticket.request_id is not null then
-        v_replay := qms.idempotency_begin(create_ticket.request_id, 'create_ticket', jsonb_build_object(
-            'service_id', create_ticket.service_id, 'channel', create_ticket.channel,
-            'priority_class', create_ticket.priority_class, 'contact', create_ticket.contact));
-        if v_replay is not null then
-            return v_replay;
-        end if;
+    v_replay := qms.idempotency_begin(create_ticket.request_id, 'create_ticket', jsonb_build_object(
+        'service_id', create_ticket.service_id, 'channel', create_ticket.channel,
+        'priority_class', create_ticket.priority_class, 'contact', create_ticket.contact));
+    if v_replay is not null then
+        return v_replay;
     end if;
-
-    -- The service and its branch in one read (RLS on both: a branch out of scope reads as closed).
-    select s.branch_id, s.area_id, s.prefix, s.hours, b.branch_id is not null, b.is_active, b.hours, b.timezone
-      into v_branch_id, v_area_id, v_prefix, v_service_hours, v_branch_found, v_branch_active, v_branch_hours,
-           v_timezone
-    from qms.services s
-    left join qms.branches b on b.tenant_id = s.tenant_id and b.branch_id = s.branch_id
-    where s.tenant_id = v_tenant and s.service_id = create_ticket.service_id and s.is_active;
-    if not found then
-        perform qms.fail(404, 'SERVICE_NOT_FOUND', 'service not found',
-                         'Pick an active service of a branch you may issue tickets in.');
-    end if;
-    if not v_branch_found or not v_branch_active or not qms.is_open(v_branch_hours, v_timezone) then
-        perform qms.fail(409, 'BRANCH_CLOSED', 'the branch is closed now', 'Come back during opening hours.');
-    end if;
-    if not qms.is_open(v_service_hours, v_timezone) then
-        perform qms.fail(409, 'SERVICE_CLOSED', 'the service is closed now', 'Come back during its opening hours.');
-    end if;
+    select * into v_service from qms.open_service(v_tenant, create_ticket.service_id);
 
     -- The whole row is built here, so its ticket.created event (and hash) is known before the one insert.
     v_now := clock_timestamp();
     v_new.tenant_id := v_tenant;
     v_new.ticket_id := gen_random_uuid();
-    v_new.branch_id := v_branch_id;
+    v_new.branch_id := v_service.branch_id;
     v_new.service_id := create_ticket.service_id;
-    v_new.area_id := v_area_id;
-    v_new.business_date := qms.business_date(v_timezone);
+    v_new.area_id := v_service.area_id;
+    v_new.business_date := qms.business_date(v_service.timezone);
     v_new.status := 'waiting';
     v_new.channel := create_ticket.channel;
     v_new.priority_class := create_ticket.priority_class;
@@ -105,30 +68,25 @@ begin
     -- Everything that does not need the number is done before the service's number-counter row is locked
     -- (that lock lasts until commit and serialises the service's issues): the policy and the position, which
     -- counts the waiting queue (a new ticket queues behind every visible ticket of its class and above).
-    v_number_format := qms.effective_policy(v_tenant, v_branch_id, v_new.service_id) ->> 'number_format';
+    v_number_format := qms.effective_policy(v_tenant, v_service.branch_id, v_new.service_id) ->> 'number_format';
     v_estimate := qms.queue_estimate(v_new);
     insert into qms.ticket_number_counters as c (tenant_id, service_id, business_date, last_n)
     values (v_tenant, v_new.service_id, v_new.business_date, 1)
     on conflict (tenant_id, service_id, business_date) do update set last_n = c.last_n + 1
     returning c.last_n into v_new.number_seq;
-    v_new.ticket_number := qms.format_ticket_number(v_number_format, v_prefix, v_new.number_seq);
-    v_payload := jsonb_build_object('changes', qms.ticket_changes(null, v_new));
-
-    insert into qms.tickets (tenant_id, ticket_id, branch_id, service_id, area_id, ticket_number, number_seq,
-                             business_date, status, channel, priority_class, returned, queued_at, created_at,
-                             version, event_count, last_event_hash)
-    values (v_tenant, v_new.ticket_id, v_new.branch_id, v_new.service_id, v_new.area_id, v_new.ticket_number,
-            v_new.number_seq, v_new.business_date, 'waiting', v_new.channel, v_new.priority_class, false, v_now, v_now,
-            1, 1, qms.ticket_event_hash(null, v_tenant, v_new.ticket_id, 1, 'ticket.created', v_payload))
-    returning * into v_ticket;
-    perform qms.write_ticket_event(v_ticket, null, 'ticket.created', v_payload, create_ticket.request_id);
+    v_new.ticket_number := qms.format_ticket_number(v_number_format, v_service.prefix, v_new.number_seq);
+    -- The customer's secret for the public status page: 122 random bits, only its hash is stored.
+    v_secret := replace(gen_random_uuid()::text, '-', '');
+    v_new.access_secret_hash := sha256(convert_to(v_secret, 'UTF8'));
+    v_ticket := qms.advance_ticket(null, v_new, 'ticket.created', '{}', create_ticket.request_id);
     if create_ticket.contact is not null then
         insert into qms.ticket_contacts (tenant_id, ticket_id, phone, email, language, consent)
         values (v_tenant, v_ticket.ticket_id, nullif(create_ticket.contact ->> 'phone', ''),
                 nullif(create_ticket.contact ->> 'email', ''), coalesce(create_ticket.contact ->> 'language', 'en'),
                 true);
     end if;
-    return qms.idempotency_finish(create_ticket.request_id, qms.ticket_json(v_ticket, false) || v_estimate);
+    return qms.idempotency_finish(create_ticket.request_id, qms.ticket_json(v_ticket, false) || v_estimate
+        || jsonb_build_object('status_url', qms.public_status_url(v_ticket.ticket_id, v_secret)));
 end
 $$;
 comment on function api.create_ticket(uuid, text, text, uuid, jsonb) is

@@ -1,5 +1,5 @@
 -- Services of a branch: api.create_service, api.update_service, api.list_services. The field checks both
--- writers share are qms.validate_service (sql/functions/qms/admin_validate_service.sql).
+-- writers share are qms.validate_service (sql/functions/qms/validate_service.sql).
 
 -- api.create_service: create a service (a queue) in a branch; the prefix is upper-cased.
 -- Errors: PT403 FORBIDDEN, PT401 TENANT_REQUIRED, PT400 INVALID_* (see qms.validate_service; name and prefix

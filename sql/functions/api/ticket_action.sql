@@ -13,9 +13,8 @@
 --   PT409 INVALID_TRANSITION, PT409 WRONG_COUNTER (the ticket is at another counter), PT409 COUNTER_BUSY,
 --   PT409 COUNTER_UNAVAILABLE (call at a counter on break/closed), PT409 IDEMPOTENCY_KEY_REUSED.
 -- Idempotency: request_id replays the stored ticket, no new event. Audit: transfer and call.
--- Locking: the ticket row (for update), then for call the counter row (for no key update); the update is
---   guarded by the status read under the lock and writes the change and the event bookkeeping (event_count,
---   version, last_event_hash) at once; then the event row is inserted (qms.write_ticket_event).
+-- Locking: the ticket row (for update), then for call the counter row (for no key update); the change and
+--   its event are written by the one writer, qms.advance_ticket (guarded by the status read under the lock).
 create or replace function api.ticket_action(
     ticket_id uuid,
     action text,
@@ -38,8 +37,6 @@ declare
     v_ticket qms.tickets;
     v_policy jsonb;
     v_event text;
-    v_payload jsonb;
-    v_hash bytea;
 begin
     if v_action is null or not v_action = any (qms.ticket_actions()) then
         perform qms.fail(400, 'INVALID_ACTION', format('unknown action %s', ticket_action.action),
@@ -76,14 +73,8 @@ begin
     if v_action in ('mark_no_show', 'cancel') then
         v_policy := qms.effective_policy(v_tenant, v_old.branch_id, v_old.service_id);
     end if;
-    v_event := qms.ticket_transition_event(v_action, v_old.status, case v_action
-        when 'recall' then 'called' when 'start' then 'serving' when 'complete' then 'done' when 'hold' then 'held'
-        when 'unhold' then 'waiting' when 'cancel' then 'cancelled' when 'transfer' then 'waiting'
-        when 'call' then 'called'
-        when 'mark_no_show' then case when (v_policy ->> 'return_to_queue')::boolean then 'waiting' else 'no_show' end
-        end::qms.ticket_status);
-    if v_event is null or (v_action = 'cancel' and not coalesce(v_policy -> 'cancel_from' ? v_old.status::text, false))
-    then
+    v_event := qms.ticket_action_event(v_action, v_old.status, v_policy);
+    if v_event is null then
         perform qms.fail(409, 'INVALID_TRANSITION', format('ticket is %s, cannot %s', v_old.status, v_action),
                          'Reload the ticket and pick an allowed action.');
     end if;
@@ -100,32 +91,12 @@ begin
                                      ticket_action.target_service_id, ticket_action.target_counter_id,
                                      ticket_action.reason);
 
-    -- The change and the event bookkeeping in one guarded update: the event's hash is known beforehand.
-    v_payload := jsonb_build_object('changes', qms.ticket_changes(v_old, v_new))
-        || case when v_action = 'recall' then jsonb_build_object('recalled_at', now())
-                when ticket_action.reason is not null and v_action <> 'transfer'
-                then jsonb_build_object('reason', ticket_action.reason)
-                else '{}'::jsonb end;
-    v_hash := qms.ticket_event_hash(v_old.last_event_hash, v_tenant, v_old.ticket_id, v_old.event_count + 1,
-                                    v_event, v_payload);
-    -- The event first: its foreign-key check then key-share-locks the ticket version this transaction
-    -- already holds for update (no extra row-lock record); the guarded update follows.
-    v_new.event_count := v_old.event_count + 1;
-    v_new.version := v_new.event_count;
-    v_new.last_event_hash := v_hash;
-    perform qms.write_ticket_event(v_new, v_old.last_event_hash, v_event, v_payload, ticket_action.request_id);
-    update qms.tickets t
-       set service_id = v_new.service_id, area_id = v_new.area_id, counter_id = v_new.counter_id,
-           status = v_new.status, returned = v_new.returned, transfer_note = v_new.transfer_note,
-           target_counter_id = v_new.target_counter_id, queued_at = v_new.queued_at, called_at = v_new.called_at,
-           served_at = v_new.served_at, completed_at = v_new.completed_at, ended_at = v_new.ended_at,
-           event_count = v_old.event_count + 1, version = v_old.event_count + 1, last_event_hash = v_hash
-     where t.tenant_id = v_tenant and t.ticket_id = v_old.ticket_id and t.status = v_old.status
-       and t.event_count = v_old.event_count
-    returning * into v_ticket;
-    if not found then
-        perform qms.fail(409, 'INVALID_TRANSITION', 'the ticket changed meanwhile', 'Reload the ticket and retry.');
-    end if;
+    v_ticket := qms.advance_ticket(v_old, v_new, v_event,
+        case when v_action = 'recall' then jsonb_build_object('recalled_at', now())
+             when ticket_action.reason is not null and v_action <> 'transfer'
+             then jsonb_build_object('reason', ticket_action.reason)
+             else '{}'::jsonb end,
+        ticket_action.request_id);
     if v_action in ('transfer', 'call') then
         perform qms.audit_write('ticket.' || v_action, 'ticket', v_ticket.ticket_id::text,
                                 qms.ticket_json(v_old, false), qms.ticket_json(v_ticket, false));

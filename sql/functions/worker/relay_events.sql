@@ -1,6 +1,6 @@
 -- The event relay's database side (docs/adr/0005-event-delivery.md). For qms_worker only.
 --
--- api.relay_events(after_seq, max_rows default 500) -> table (seq, envelope): committed ticket events with
+-- worker.relay_events(after_seq, max_rows default 500) -> table (seq, envelope): committed ticket events with
 --   after_seq < seq <= the visibility watermark, in seq order, at most max_rows. The watermark
 --   (qms.event_watermark, after qms.sample_event_horizon) guarantees that no event with a lower seq can
 --   still commit later: an event whose seq is lower but whose transaction commits later is never skipped;
@@ -12,10 +12,10 @@
 --   Call it first in a fresh READ COMMITTED transaction: the sample it takes needs an xid-less transaction.
 --   Errors: PT403 FORBIDDEN, PT400 INVALID_MAX_ROWS (not 1..10000), PT400 INVALID_SEQ (null or negative).
 --   Idempotent for a given after_seq (the same events again). Locking: one horizon slot row.
--- api.relay_position(relay_name) -> bigint: the delivered seq stored for a relay (0 when new). Stable.
--- api.relay_ack(relay_name, last_seq) -> bigint: store the delivered seq (never moves backwards); call it in
+-- worker.relay_position(relay_name) -> bigint: the delivered seq stored for a relay (0 when new). Stable.
+-- worker.relay_ack(relay_name, last_seq) -> bigint: store the delivered seq (never moves backwards); call it in
 --   the same transaction as the NOTIFYs so delivery and position commit together. PT400 INVALID_RELAY_NAME.
-create or replace function api.relay_events(after_seq bigint, max_rows integer default 500)
+create or replace function worker.relay_events(after_seq bigint, max_rows integer default 500)
     returns table (seq bigint, envelope jsonb)
     language plpgsql
     security invoker
@@ -57,19 +57,19 @@ begin
         limit relay_events.max_rows;
 end
 $$;
-comment on function api.relay_events(bigint, integer) is
+comment on function worker.relay_events(bigint, integer) is
     'Committed ticket events after after_seq up to the visibility watermark, in seq order, as NOTIFY envelopes '
     '(qms_worker). PT400 INVALID_MAX_ROWS/INVALID_SEQ, PT403 FORBIDDEN.';
 
-create or replace function api.relay_position(relay_name text) returns bigint
+create or replace function worker.relay_position(relay_name text) returns bigint
     language sql stable
     security invoker
 as $$
     select coalesce((select r.last_seq from qms.relay_state r where r.relay_name = relay_position.relay_name), 0)
 $$;
-comment on function api.relay_position(text) is 'Delivered seq stored for a relay (0 when unknown).';
+comment on function worker.relay_position(text) is 'Delivered seq stored for a relay (0 when unknown).';
 
-create or replace function api.relay_ack(relay_name text, last_seq bigint) returns bigint
+create or replace function worker.relay_ack(relay_name text, last_seq bigint) returns bigint
     language plpgsql
     security invoker
 as $$
@@ -92,5 +92,5 @@ begin
     return v_seq;
 end
 $$;
-comment on function api.relay_ack(text, bigint) is
+comment on function worker.relay_ack(text, bigint) is
     'Store a relay''s delivered seq (monotonic). PT400 INVALID_RELAY_NAME/INVALID_SEQ, PT403 FORBIDDEN.';

@@ -6,19 +6,18 @@
 --   (completed_at - coalesce(served_at, called_at); 300 s without history) / number of available counters
 --   mapped to the service (at least 1). Both null for other states. Security definer so the count is an
 --   index-only scan without per-row RLS checks; it answers only for the caller's own tenant (claims) and
---   reveals counts, never rows. Stable, no errors, no locks.
+--   reveals counts, never rows. Stable, no errors, no locks. The count itself is qms.queue_estimate_of,
+--   which the public reader (qms.public_ticket_view, tenant-less) uses too.
 -- qms.ticket_json(t, p_with_position): the ticket's columns (no secrets, no hash bytes) plus the estimate.
-create or replace function qms.queue_estimate(p_ticket qms.tickets) returns jsonb
+create or replace function qms.queue_estimate_of(p_ticket qms.tickets) returns jsonb
     language plpgsql stable
-    security definer
-    set search_path = ''
 as $$
 declare
     v_position integer;
     v_handle numeric;
     v_counters integer;
 begin
-    if p_ticket.status is distinct from 'waiting' or p_ticket.tenant_id is distinct from qms.current_tenant_id() then
+    if p_ticket.status is distinct from 'waiting' then
         return jsonb_build_object('position', null, 'estimated_wait_seconds', null);
     end if;
     select count(*) + 1 into v_position
@@ -38,6 +37,23 @@ begin
         'position', v_position,
         'estimated_wait_seconds',
         round((v_position - 1) * coalesce(v_handle, 300) / greatest(v_counters, 1))::integer);
+end
+$$;
+comment on function qms.queue_estimate_of(qms.tickets) is
+    'Position and estimated_wait_seconds of a waiting ticket, counted as the current user (owner only: '
+    'called by the security definer readers qms.queue_estimate and qms.public_ticket_view).';
+revoke all on function qms.queue_estimate_of(qms.tickets) from public;
+
+create or replace function qms.queue_estimate(p_ticket qms.tickets) returns jsonb
+    language plpgsql stable
+    security definer
+    set search_path = ''
+as $$
+begin
+    if p_ticket.tenant_id is distinct from qms.current_tenant_id() then
+        return '{"position": null, "estimated_wait_seconds": null}'::jsonb;
+    end if;
+    return qms.queue_estimate_of(p_ticket);
 end
 $$;
 comment on function qms.queue_estimate(qms.tickets) is

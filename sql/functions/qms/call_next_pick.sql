@@ -57,3 +57,26 @@ $$;
 comment on function qms.call_next_pick(uuid, uuid, uuid[], boolean) is
     'Lock (skip locked) and return the next waiting ticket of a counter among services, in call order; '
     'null row when none.';
+
+-- qms.record_priority_call(ticket): the anti-starvation streak after a call of the ticket by api.call_next.
+-- A non-regular call adds one to its service's consecutive_priority; a regular call ends a running streak.
+-- The row is written only when the value changes, so a queue of regular tickets never touches it.
+-- Errors: none. Locking: the service's call-state row, until commit (after the ticket: no deadlock).
+create or replace function qms.record_priority_call(p_ticket qms.tickets) returns void
+    language plpgsql
+as $$
+begin
+    if p_ticket.priority_rank < 3 then
+        insert into qms.service_call_state as s (tenant_id, service_id, consecutive_priority)
+        values (p_ticket.tenant_id, p_ticket.service_id, 1)
+        on conflict (tenant_id, service_id)
+        do update set consecutive_priority = s.consecutive_priority + 1, updated_at = now();
+    else
+        update qms.service_call_state s set consecutive_priority = 0, updated_at = now()
+         where s.tenant_id = p_ticket.tenant_id and s.service_id = p_ticket.service_id
+           and s.consecutive_priority <> 0;
+    end if;
+end
+$$;
+comment on function qms.record_priority_call(qms.tickets) is
+    'Anti-starvation bookkeeping after api.call_next called a ticket: count non-regular calls, reset on regular.';

@@ -1,8 +1,8 @@
--- api.purge_idempotency_keys: retention of idempotency keys (qms_worker). Deletes keys older than
+-- worker.purge_idempotency_keys: retention of idempotency keys (qms_worker). Deletes keys older than
 -- older_than (default 7 days) across the tenants the worker serves (all, without a tenant claim).
 -- Returns the number deleted. Errors: PT400 INVALID_INTERVAL (null or negative). Idempotent by nature.
 -- Locking: the deleted rows.
-create or replace function api.purge_idempotency_keys(older_than interval default '7 days') returns integer
+create or replace function worker.purge_idempotency_keys(older_than interval default '7 days') returns integer
     language plpgsql
     security invoker
 as $$
@@ -17,5 +17,5 @@ begin
     return v_count;
 end
 $$;
-comment on function api.purge_idempotency_keys(interval) is
+comment on function worker.purge_idempotency_keys(interval) is
     'Delete idempotency keys older than older_than (default 7 days); returns the count. PT400 INVALID_INTERVAL.';

@@ -32,7 +32,7 @@ comment on function qms.tg_ticket_events__assign_xid() is
 -- transaction already had an xid (then X would not be younger than L: no sample is taken).
 -- A sample is taken only when the log moved past every sample (idle polls stay read-only, without an xid).
 -- Slots 1..n are a ring (least recently sampled first); a settled sample about to be overwritten is kept in
--- slot 0, so the highest settled bound never goes back. Called by api.relay_events as the first thing of the
+-- slot 0, so the highest settled bound never goes back. Called by worker.relay_events as the first thing of the
 -- relay's transaction. Locking: one slot row (skip locked: two samplers never wait on each other). No errors.
 create or replace function qms.sample_event_horizon() returns bigint
     language plpgsql

@@ -49,3 +49,24 @@ as $$
     select array['recall', 'start', 'complete', 'hold', 'unhold', 'transfer', 'cancel', 'mark_no_show', 'call']
 $$;
 comment on function qms.ticket_actions() is 'Actions accepted by api.ticket_action.';
+
+-- qms.ticket_action_event(action, from, policy): the event type of an action on a ticket in state `from`
+-- under the effective policy, or null when the action is not allowed there. The one place of the
+-- transition rule for api.ticket_action and the customer's own cancel (qms.public_ticket_cancel): the target
+-- state of mark_no_show follows return_to_queue, and cancel is allowed only from the policy's cancel_from.
+-- Stable, no errors, no locks.
+create or replace function qms.ticket_action_event(p_action text, p_from qms.ticket_status, p_policy jsonb)
+    returns text
+    language sql stable parallel safe
+as $$
+    select case when p_action = 'cancel' and not coalesce(p_policy -> 'cancel_from' ? p_from::text, false) then null
+                else qms.ticket_transition_event(p_action, p_from, case p_action
+                    when 'recall' then 'called' when 'start' then 'serving' when 'complete' then 'done'
+                    when 'hold' then 'held' when 'unhold' then 'waiting' when 'cancel' then 'cancelled'
+                    when 'transfer' then 'waiting' when 'call' then 'called'
+                    when 'mark_no_show' then case when (p_policy ->> 'return_to_queue')::boolean then 'waiting'
+                                                  else 'no_show' end
+                    end::qms.ticket_status) end
+$$;
+comment on function qms.ticket_action_event(text, qms.ticket_status, jsonb) is
+    'Event type of an action from a state under a policy (cancel_from, return_to_queue); null when not allowed.';

@@ -1,16 +1,17 @@
--- api.sweep_no_shows(max_rows): the auto no-show sweeper (qms_worker; a worker without a tenant claim
+-- worker.sweep_no_shows(max_rows): the auto no-show sweeper (qms_worker; a worker without a tenant claim
 --   serves every tenant, RLS qms.tenant_match allows it; with a tenant claim only that tenant).
 -- Transition: called -> no_show (event ticket.no_show), or called -> waiting with returned = true, counter
---   cleared and queued at now() (event ticket.returned) when the effective policy's return_to_queue is on;
+--   cleared and queued again (event ticket.returned) when the effective policy's return_to_queue is on;
 --   for tickets called longer ago than the effective policy's called_grace_seconds
---   (qms.effective_policy(tenant, branch, service)). Same result as ticket_action(..., 'mark_no_show').
+--   (qms.effective_policy(tenant, branch, service)). The rule is ticket_action's mark_no_show
+--   (qms.ticket_action_apply); the event carries reason called_grace_expired.
 -- Returns the number of tickets swept (at most max_rows; call again while it returns max_rows).
 -- Errors: PT403 FORBIDDEN (not qms_worker), PT400 INVALID_MAX_ROWS (not 1..10000).
 -- Exactly once under concurrency: candidates are locked `for update skip locked` (two sweepers take
---   disjoint rows) and changed by a guarded update `where status = 'called' and called_at = <value read>`
---   (a ticket recalled, started or already swept in between is left alone), then one event each through
---   qms.append_ticket_event. Locking: the swept ticket rows, until commit.
-create or replace function api.sweep_no_shows(max_rows integer default 500) returns integer
+--   disjoint rows; the lock re-checks status = 'called' on the newest row version, so a ticket recalled,
+--   started or already swept in between is left alone), then changed with its event through the one writer,
+--   qms.advance_ticket. Locking: the swept ticket rows, until commit.
+create or replace function worker.sweep_no_shows(max_rows integer default 500) returns integer
     language plpgsql
     security invoker
 as $$
@@ -18,7 +19,6 @@ declare
     v_old qms.tickets;
     v_new qms.tickets;
     v_policy jsonb;
-    v_return boolean;
     v_count integer := 0;
 begin
     perform qms.require_role('qms_worker');
@@ -36,25 +36,12 @@ begin
         limit sweep_no_shows.max_rows
         for update of t skip locked
     loop
+        -- The same rule as ticket_action's mark_no_show (qms.ticket_action_apply), through the one writer;
+        -- the row is locked and still called, so its change cannot race.
         v_policy := qms.effective_policy(v_old.tenant_id, v_old.branch_id, v_old.service_id);
-        v_return := coalesce((v_policy ->> 'return_to_queue')::boolean, false);
-        if v_return then
-            update qms.tickets t
-               set status = 'waiting', returned = true, counter_id = null, called_at = null, queued_at = now()
-             where t.tenant_id = v_old.tenant_id and t.ticket_id = v_old.ticket_id
-               and t.status = 'called' and t.called_at = v_old.called_at
-            returning t.* into v_new;
-        else
-            update qms.tickets t
-               set status = 'no_show', ended_at = now()
-             where t.tenant_id = v_old.tenant_id and t.ticket_id = v_old.ticket_id
-               and t.status = 'called' and t.called_at = v_old.called_at
-            returning t.* into v_new;
-        end if;
-        continue when not found;
-        perform qms.append_ticket_event(
-            v_new, case when v_return then 'ticket.returned' else 'ticket.no_show' end,
-            qms.ticket_changes(v_old, v_new),
+        v_new := qms.ticket_action_apply(v_old, 'mark_no_show', v_policy, v_old.counter_id, null, null, null);
+        perform qms.advance_ticket(
+            v_old, v_new, qms.ticket_action_event('mark_no_show', v_old.status, v_policy),
             jsonb_build_object('reason', 'called_grace_expired',
                                'called_grace_seconds', (v_policy ->> 'called_grace_seconds')::integer));
         v_count := v_count + 1;
@@ -62,6 +49,6 @@ begin
     return v_count;
 end
 $$;
-comment on function api.sweep_no_shows(integer) is
+comment on function worker.sweep_no_shows(integer) is
     'Auto no-show (qms_worker): called tickets past called_grace_seconds become no_show or return to the queue; '
     'one event each, exactly once under concurrent sweepers. PT400 INVALID_MAX_ROWS, PT403 FORBIDDEN.';
