@@ -22,6 +22,7 @@ from starlette.types import Scope
 from gateway import auth
 from gateway.db import Database
 from gateway.errors import ApiError
+from gateway.ratelimit import JoinLimits
 
 SCHEMAS = ("api", "public")
 # Query parameters PostgREST reserves for shaping the result; accepted and ignored on GET.
@@ -66,6 +67,9 @@ async def rpc_post(request: Request) -> Response:
     check_profile(request, "content-profile")
     name = function_name(request.path_params["fn"])
     args = await parse_json_object(request)
+    if name == "join_queue":
+        limits: JoinLimits = request.app.state.join_limits
+        limits.check(request.client.host if request.client else "?", args.get("code"))
     db: Database = request.app.state.db
     _f, text = await db.call(auth.request_context(request), name, args)
     return json_response(text)
