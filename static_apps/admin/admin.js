@@ -1,4 +1,4 @@
-// Admin console shell: staff login (admin and supervisor), the section navigation, the branch picker shared by
+// Admin console shell: staff login (admin and supervisor, session.js), the section navigation, the branch picker shared by
 // the branch-scoped sections, and the role gating of the page (a supervisor sees no create/edit controls; the
 // database decides what anyone may do — a refused call shows its 403).
 import { createApi } from '../shared/api.js';
@@ -6,13 +6,12 @@ import { LANGUAGES, initLang, languagePicker, t, translate } from '../shared/i18
 import { applyPrefs } from '../shared/prefs.js';
 import { el, errorText } from './forms.js';
 import { SECTIONS } from './sections.js';
+import { session } from './session.js';
 import stringsId from './i18n/id.js';
 import stringsEn from './i18n/en.js';
 
-var STAFF = ['qms_admin', 'qms_supervisor'];
-var LOGIN_KEY = 'qms.admin.login';
 var $ = function (id) { return document.getElementById(id); };
-var api = createApi({ app: 'admin', onAuthLost: function () { showLogin(t('admin.session_ended')); } });
+var api = createApi({ app: 'admin', onAuthLost: function () { login.showLogin(t('admin.session_ended')); } });
 var ctx = { api: api, branches: [], branchId: null, tenant: null, isAdmin: false, reload: null, section: null };
 window.qmsAdmin = ctx;
 
@@ -21,59 +20,17 @@ Object.assign(LANGUAGES.en, stringsEn);
 initLang('admin');
 applyPrefs('admin');
 translate(document);
-languagePicker($('langs'), function () { if (ctx.section) { nav(); $('who').textContent = t(ctx.isAdmin ? 'admin.role_admin' : 'admin.role_supervisor'); open(ctx.section); } });
-$('login-form').addEventListener('submit', onLogin);
-$('logout').addEventListener('click', function () { api.logout().then(function () { showLogin(null); }); });
+languagePicker($('langs'), function () { if (ctx.section) { nav(); whoAmI(); open(ctx.section); } });
 $('branch').addEventListener('change', function () { ctx.branchId = $('branch').value; localStorage.setItem('qms.admin.branch', ctx.branchId); open(ctx.section); });
 window.addEventListener('hashchange', function () { var s = location.hash.slice(1); if (s && s !== ctx.section) open(s); });
-if (api.store.accessToken) enter(); else showLogin(null);
+var login = session(api, ['qms_admin', 'qms_supervisor'], enter);
 
-function show(name) {
-  $('screen-login').hidden = name !== 'login';
-  $('screen-main').hidden = name !== 'main';
-  $('logout').hidden = name !== 'main';
-}
+function whoAmI() { $('who').textContent = t(ctx.isAdmin ? 'admin.role_admin' : 'admin.role_supervisor'); }
 
-function showLogin(note) {
-  show('login');
-  var saved = {};
-  try { saved = JSON.parse(localStorage.getItem(LOGIN_KEY) || '{}') || {}; } catch (e) { saved = {}; }
-  $('tenant').value = saved.tenant || '';
-  $('email').value = saved.email || '';
-  $('password').value = '';
-  $('login-note').textContent = note || '';
-  $('login-note').hidden = !note;
-  $('login-error').hidden = true;
-  $(!$('tenant').value ? 'tenant' : (!$('email').value ? 'email' : 'password')).focus();
-}
-
-function onLogin(ev) {
-  ev.preventDefault();
-  var tenant = $('tenant').value.trim();
-  var email = $('email').value.trim();
-  var password = $('password').value;
-  $('login-error').hidden = true;
-  if (!tenant || !email || !password) { loginError(t('admin.fill_all')); return; }
-  $('login-btn').disabled = true;
-  api.login(tenant, email, password).then(function () {
-    localStorage.setItem(LOGIN_KEY, JSON.stringify({ tenant: tenant, email: email }));
-    return enter();
-  }, function (err) { loginError(errorText(err)); }).then(function () { $('login-btn').disabled = false; });
-}
-
-function loginError(text) { $('login-error').textContent = text; $('login-error').hidden = false; }
-
-function enter() {
-  var role = api.store.claims && api.store.claims.role;
-  if (STAFF.indexOf(role) < 0) {
-    api.logout();
-    showLogin(t('admin.not_allowed'));
-    return Promise.resolve();
-  }
+function enter(role) {
   ctx.isAdmin = role === 'qms_admin';
   document.body.classList.toggle('read-only', !ctx.isAdmin);
-  show('main');
-  $('who').textContent = t(ctx.isAdmin ? 'admin.role_admin' : 'admin.role_supervisor');
+  whoAmI();
   return Promise.all([api.read('list_branches'), api.read('get_tenant')]).then(function (r) {
     ctx.branches = r[0];
     ctx.tenant = r[1];
@@ -83,7 +40,6 @@ function enter() {
     open(location.hash.slice(1) || 'branches');
   }, function (err) { $('content').textContent = errorText(err); });
 }
-
 ctx.refreshBranches = function (keep) {
   return api.read('list_branches').then(function (list) { ctx.branches = list; fillBranches(keep || ctx.branchId); });
 };
@@ -105,6 +61,7 @@ function nav() {
     var a = el('a', { href: '#' + s.id, 'data-section': s.id, text: t('admin.nav.' + s.id) });
     list.appendChild(el('li', {}, [a]));
   });
+  list.appendChild(el('li', {}, [el('a', { href: '../live/', text: t('admin.nav.live') + ' ↗' })]));
 }
 
 function open(id) {

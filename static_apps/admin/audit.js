@@ -1,7 +1,7 @@
 // The audit log viewer: filters (date range, actor, action, target) over api.list_audit_logs, newest first, and
 // each entry's before/after as a list of the fields that changed.
 import { t, formatTime } from '../shared/i18n.js';
-import { el, form, table } from './forms.js';
+import { el, form, table, errorText } from './forms.js';
 
 function changes(entry) {
   var before = entry.before || {};
@@ -25,8 +25,13 @@ function dayStart(v) { return v ? new Date(v + 'T00:00:00').toISOString() : null
 function dayEnd(v) { if (!v) return null; var d = new Date(v + 'T00:00:00'); d.setDate(d.getDate() + 1); return d.toISOString(); }
 
 export function renderAudit(body, ctx) {
+  return ctx.api.read('list_users').then(function (users) { build(body, ctx, users); });
+}
+
+function build(body, ctx, users) {
   var out = el('div', { id: 'audit-rows' });
   var last = {};
+  var who = function (sub) { var u = users.filter(function (x) { return x.user_id === sub; })[0]; return u ? u.display_name + ' <' + u.email + '>' : (sub || ''); };
   function load(f) {
     last = f;
     if (f.from && f.to && f.from > f.to) return Promise.reject({ code: 'INVALID_RANGE', details: { field: 'to' } });
@@ -35,7 +40,7 @@ export function renderAudit(body, ctx) {
       out.innerHTML = '';
       out.appendChild(table(t('admin.nav.audit'), [
         { label: t('admin.when'), value: function (r) { return new Date(r.created_at).toLocaleString(); } },
-        { label: t('admin.actor'), value: function (r) { return (r.actor_sub || '') + ' (' + (r.actor_role || '').replace('qms_', '') + ')'; } },
+        { label: t('admin.actor'), value: function (r) { return who(r.actor_sub) + ' (' + (r.actor_role || '').replace('qms_', '') + ')'; } },
         { label: t('admin.action'), value: function (r) { return r.action; } },
         { label: t('admin.target'), value: function (r) { return r.target_type + ' ' + (r.target_id || ''); } },
         { label: t('admin.change'), value: changes }
@@ -46,10 +51,11 @@ export function renderAudit(body, ctx) {
   body.appendChild(form({ id: 'audit-filter', title: t('admin.filters'), submit: t('admin.apply'), fields: [
     { name: 'from', label: t('admin.from'), type: 'date' },
     { name: 'to', label: t('admin.to'), type: 'date' },
-    { name: 'actor', label: t('admin.actor'), hint: t('admin.actor_hint') },
+    { name: 'actor', label: t('admin.actor'), type: 'select',
+      options: users.map(function (u) { return { value: u.user_id, label: u.display_name + ' <' + u.email + '>' }; }) },
     { name: 'action', label: t('admin.action'), hint: t('admin.action_hint') },
     { name: 'target', label: t('admin.target'), hint: t('admin.target_hint') }
   ], onSubmit: load }));
   body.appendChild(out);
-  return load(last);
+  load(last).catch(function (err) { out.appendChild(el('p', { class: 'form-error', role: 'alert', text: errorText(err) })); });
 }

@@ -26,12 +26,19 @@ function pair(ctx, box, device) {
 }
 
 export function renderDevices(body, ctx) {
-  return Promise.all([ctx.api.read('list_devices', { branch_id: ctx.branchId }), ctx.api.read('list_areas', { branch_id: ctx.branchId })]).then(function (r) {
-    var devices = r[0];
-    var areas = r[1];
+  return ctx.api.read('list_areas', { branch_id: ctx.branchId }).then(function (areas) {
     var pairBox = el('div', { class: 'form-box', id: 'pair-box' });
+    var listBox = el('div', { id: 'device-list' });
     var areaName = function (id) { var a = areas.filter(function (x) { return x.area_id === id; })[0]; return a ? a.name : '—'; };
-    body.appendChild(table(t('admin.nav.devices'), [
+    body.appendChild(listBox);
+    body.appendChild(pairBox);
+    function refresh() {
+      return ctx.api.read('list_devices', { branch_id: ctx.branchId }).then(function (devices) {
+        listBox.innerHTML = '';
+        listBox.appendChild(deviceTable(devices));
+      });
+    }
+    function deviceTable(devices) { return table(t('admin.nav.devices'), [
       { label: t('admin.name'), value: function (d) { return d.name; } },
       { label: t('admin.kind'), value: function (d) { return t('admin.kind.' + d.kind); } },
       { label: t('admin.area'), value: function (d) { return areaName(d.area_id); } },
@@ -50,11 +57,9 @@ export function renderDevices(body, ctx) {
           if (window.confirm(t('admin.revoke_confirm', { x: d.name }))) ctx.api.read('update_device', { device_id: d.device_id, status: 'revoked' }).then(ctx.reload, fail);
         }, 'danger')
       ];
-    } : null));
-    body.appendChild(pairBox);
+    } : null); }
     function fail(err) { pairBox.innerHTML = ''; pairBox.appendChild(el('p', { class: 'form-error', role: 'alert', text: errorText(err) })); }
-    if (!ctx.isAdmin) return;
-    body.appendChild(form({ id: 'device-form', title: t('admin.new_device'), submit: t('admin.register'), fields: [
+    if (ctx.isAdmin) body.appendChild(form({ id: 'device-form', title: t('admin.new_device'), submit: t('admin.register'), fields: [
       { name: 'name', label: t('admin.name'), required: true },
       { name: 'kind', label: t('admin.kind'), type: 'select', required: true, value: 'display',
         options: [{ value: 'kiosk', label: t('admin.kind.kiosk') }, { value: 'display', label: t('admin.kind.display') }] },
@@ -62,8 +67,12 @@ export function renderDevices(body, ctx) {
     ], onSubmit: function (v) {
       return ctx.api.read('create_device', { branch_id: ctx.branchId, kind: v.kind, name: v.name, area_id: v.area_id }).then(function (d) {
         var activate = d.status === 'active' ? Promise.resolve(d) : ctx.api.read('update_device', { device_id: d.device_id, status: 'active' });
-        return activate.then(function (dev) { return pair(ctx, pairBox, dev); }).then(function () { return t('admin.registered'); });
+        return activate.then(function (dev) { return pair(ctx, pairBox, dev); }).then(function () {
+          document.getElementById('device-form').reset();
+          return refresh();
+        }).then(function () { return t('admin.registered'); });
       });
     } }));
+    return refresh();
   });
 }

@@ -90,6 +90,12 @@ function areasOf(ctx, b) {
   return wrap;
 }
 
+function human(v) {
+  if (Array.isArray(v)) return v.join(', ');
+  if (typeof v === 'boolean') return yes(v);
+  return String(v);
+}
+
 function alertError(err) { window.alert(errorText(err)); }
 
 function services(body, ctx) {
@@ -219,7 +225,7 @@ function policies(body, ctx) {
         var keys = Object.keys(p.effective);
         out.appendChild(table(t('admin.nav.policies'), [
           { label: t('admin.policy_key'), value: function (k) { return t('admin.policy.' + k); } },
-          { label: t('admin.effective'), value: function (k) { return JSON.stringify(p.effective[k]); } },
+          { label: t('admin.effective'), value: function (k) { return human(p.effective[k]); } },
           { label: t('admin.source'), value: function (k) { return el('span', { class: 'source source-' + p.source[k], text: t('admin.source.' + p.source[k]) }); } }
         ], keys));
         if (!ctx.isAdmin) return;

@@ -22,6 +22,7 @@ export default {
   'admin.nav.policies': "Queue policies",
   'admin.nav.tenant': "Organisation",
   'admin.nav.audit': "Audit log",
+  'admin.nav.live': "Live floor",
   'admin.nav.notifications': "Notifications",
   'admin.no_branch': "Create a branch first.",
   'admin.inactive': "inactive",

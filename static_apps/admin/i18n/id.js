@@ -22,6 +22,7 @@ export default {
   'admin.nav.policies': "Kebijakan antrean",
   'admin.nav.tenant': "Organisasi",
   'admin.nav.audit': "Log audit",
+  'admin.nav.live': "Lantai langsung",
   'admin.nav.notifications': "Notifikasi",
   'admin.no_branch': "Buat cabang terlebih dahulu.",
   'admin.inactive': "nonaktif",
