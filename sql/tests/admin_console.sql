@@ -2,7 +2,7 @@
 -- api.explain_policy (effective value and its source) and api.list_audit_logs' target filter.
 begin;
 set search_path = tests, public;
-select plan(22);
+select plan(23);
 
 select set_config('fx.ta', qms.create_tenant('Tenant A', 'tenant-a')::text, true);
 select set_config('fx.tb', qms.create_tenant('Tenant B', 'tenant-b')::text, true);
@@ -84,6 +84,15 @@ select is((select jsonb_agg(distinct l ->> 'target_type') from jsonb_array_eleme
           '["policy"]'::jsonb, 'target filters by target type');
 select is((select jsonb_agg(l ->> 'action') from jsonb_array_elements(api.list_audit_logs(target => tests.fx('u1')::text)) l),
           '["user.password", "user.create"]'::jsonb, 'target filters by target id');
+
+-- A supervisor's counter intervention is in the audit log the supervisor reads (branch-scoped).
+select tests.authenticate_as('qms_admin', tests.claims('qms_admin', tests.fx('ta'), null, 'admin-a'));
+select set_config('fx.c1', api.create_counter(tests.fx('b1'), 'Desk 1', array[tests.fx('s1')]) ->> 'counter_id', true);
+select tests.authenticate_as('qms_supervisor', tests.claims('qms_supervisor', tests.fx('ta'), array[tests.fx('b1')], 'sup-1'));
+select api.set_counter_status(tests.fx('c1'), 'break');
+select is((select (l -> 'before' ->> 'status') || ' -> ' || (l -> 'after' ->> 'status') || ' by ' || (l ->> 'actor_sub')
+           from jsonb_array_elements(api.list_audit_logs(target => 'counter')) l where l ->> 'action' = 'counter.status'),
+          'closed -> break by sup-1', 'a supervisor sees its own counter intervention in the audit log');
 
 select * from finish();
 rollback;

@@ -23,6 +23,9 @@ export function startJoin(api) {
     if (saved) { st.branch = saved.branch; st.fetchedAt = saved.fetched_at; st.offline = true; render(); }
   } catch (e) { /* nothing saved */ }
   $('join-form').addEventListener('submit', join);
+  ['phone', 'email', 'consent'].forEach(function (f) {
+    $('join-' + f).addEventListener(f === 'consent' ? 'change' : 'input', function () { $('join-' + f + '-error').hidden = true; });
+  });
   $('join-back').addEventListener('click', function () { st.service = null; $('join-form').hidden = true; render(); });
   $('lang').addEventListener('click', function () { render(); });
   window.addEventListener('hashchange', function () { location.reload(); });
@@ -60,6 +63,7 @@ function render() {
   var color = b.branding && b.branding.accent_color;
   if (color && /^#[0-9a-fA-F]{6}$/.test(color)) document.documentElement.style.setProperty('--accent', color);
   document.title = b.branch_name + ' — ' + t('join.title');
+  document.querySelector('.bar-title').textContent = t('join.title');
   $('join-tenant').textContent = b.tenant_name;
   $('join-branch').textContent = b.branch_name;
   $('join-state').textContent = b.is_open ? t('join.open_now') : t('join.closed_now');
