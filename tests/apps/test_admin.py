@@ -5,10 +5,11 @@ agent's token gets no data and the API answers 403; forms show the server's erro
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Response, expect
 
 from tests.apps.floorkit import Floor, decode_qr, screenshots
 
@@ -145,3 +146,23 @@ def test_a_supervisor_sees_the_console_without_its_controls(page: Page, floor: F
     expect(page.locator("table.grid")).to_contain_text("Bawaan")
     expect(page.locator("#policy-form")).to_have_count(0)
     screenshots(page, "admin-supervisor-policies")
+
+
+def js_css_weight(page: Page, load: Callable[[], None], ready: str) -> int:
+    """Bytes of JS and CSS loaded (uncompressed) while load() runs, until ready is visible."""
+    sizes: dict[str, int] = {}
+
+    def count(response: Response) -> None:
+        if response.request.resource_type in ("script", "stylesheet"):
+            sizes[response.url] = len(response.body())
+
+    page.on("response", count)
+    load()
+    expect(page.locator(ready).first).to_be_visible()
+    page.remove_listener("response", count)
+    return sum(sizes.values())
+
+
+def test_admin_console_weight(page: Page, floor: Floor) -> None:
+    weight = js_css_weight(page, lambda: admin_login(page, floor, "supervisor"), "table.grid")
+    assert 0 < weight <= 150 * 1024, weight

@@ -88,7 +88,9 @@ def test_the_public_shell_is_installable_and_the_service_worker_never_serves_api
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()  # now controlled by the service worker
     assert page.evaluate("!!navigator.serviceWorker.controller")
-    cached = page.evaluate("caches.keys().then(ks => Promise.all(ks.map(k => caches.open(k).then(c => c.keys())))).then(l => l.flat().map(r => r.url))")
+    cached = page.evaluate(
+        "caches.keys().then(ks => Promise.all(ks.map(k => caches.open(k).then(c => c.keys())))).then(l => l.flat().map(r => r.url))"
+    )
     assert any(u.endswith("/apps/public/join.js") for u in cached), cached
     assert not any("/rpc/" in u or "/api/" in u for u in cached), cached
     # Offline: the shell comes from the cache and the page shows the last branch state, marked as old.
@@ -103,7 +105,12 @@ def test_the_public_shell_is_installable_and_the_service_worker_never_serves_api
 def test_public_join_page_weight(page: Page, floor: Floor) -> None:
     code = join_code(floor)
     sizes: dict[str, int] = {}
-    page.on("response", lambda r: sizes.__setitem__(r.url, len(r.body())) if r.request.resource_type in ("script", "stylesheet") else None)
+    page.on(
+        "response",
+        lambda r: (
+            sizes.__setitem__(r.url, len(r.body())) if r.request.resource_type in ("script", "stylesheet") else None
+        ),
+    )
     page.goto(floor.app_url("public", f"b={code}"))
     expect(page.locator("#join-services li").first).to_be_visible()
     assert sum(sizes.values()) <= 60 * 1024, sizes

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.apps.floorkit import Floor, screenshots
-from tests.apps.test_admin import admin_login
+from tests.apps.test_admin import admin_login, js_css_weight
 
 pytestmark = pytest.mark.browser
 
@@ -67,3 +67,8 @@ def test_live_floor_counts_intervenes_and_the_audit_shows_it(page: Page, floor: 
     page.get_by_role("button", name="Terapkan").click()
     expect(page.locator("#audit-rows")).to_contain_text("break")
     screenshots(page, "admin-audit-transfer")
+
+
+def test_live_floor_weight(page: Page, floor: Floor) -> None:
+    weight = js_css_weight(page, lambda: live_login(page, floor), "[data-waiting]")
+    assert 0 < weight <= 150 * 1024, weight

@@ -28,7 +28,9 @@ def test_set_password_hashes_it_and_ends_the_users_sessions(gateway: Gateway, te
     with gateway.client(admin) as c:
         weak = c.post(f"/api/users/{agent_id}/password", json={"password": "short"})
         ok = c.post(f"/api/users/{agent_id}/password", json={"password": "a-new-secret-9"})
-        missing = c.post("/api/users/00000000-0000-4000-8000-000000000000/password", json={"password": "a-new-secret-9"})
+        missing = c.post(
+            "/api/users/00000000-0000-4000-8000-000000000000/password", json={"password": "a-new-secret-9"}
+        )
     assert weak.status_code == 400 and weak.json()["code"] == "WEAK_PASSWORD", weak.text
     assert weak.json()["details"] == {"field": "password", "min_length": 8}
     assert ok.status_code == 200 and ok.json()["password_set"] is True, ok.text
@@ -56,7 +58,9 @@ def test_device_token_comes_with_its_start_url_and_qr(gateway: Gateway, tenant: 
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["kind"] == "kiosk" and body["start_url"] == f"/apps/kiosk/#token={body['token']}"
-    expected = segno.make(gateway.url + body["start_url"], error="m").svg_inline(scale=1, border=2, omitsize=True, dark="#000")
+    expected = segno.make(gateway.url + body["start_url"], error="m").svg_inline(
+        scale=1, border=2, omitsize=True, dark="#000"
+    )
     assert body["qr_svg"] == expected
 
 
@@ -78,7 +82,9 @@ def test_joins_are_limited_per_branch_and_per_ip(join_limited: Gateway) -> None:
     services = []
     for branch, code in ((t.branch_id, "one"), (t.other_branch_id, "two")):
         admin_call(gw, admin, "update_branch", branch_id=branch, code=code)
-        services.append(admin_call(gw, admin, "create_service", branch_id=branch, name="Teller", prefix="A")["service_id"])
+        services.append(
+            admin_call(gw, admin, "create_service", branch_id=branch, name="Teller", prefix="A")["service_id"]
+        )
         codes.append(f"{t.slug}.{code}")
     with gw.client() as c:
         one = [c.post("/rpc/join_queue", json={"code": codes[0], "service_id": services[0]}) for _ in range(5)]
