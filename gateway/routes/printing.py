@@ -1,6 +1,8 @@
-"""The printed ticket: ``GET /apps/print/ticket?t=<ticket_id>.<secret>&lang=id&paper=80``.
+"""The printed ticket: ``POST /apps/print/ticket`` with the form fields ``t=<ticket_id>.<secret>``, ``lang=id|en``,
+``paper=80|58``. A form post, so that the ticket's secret is never part of a URL (proxy access logs, history;
+docs/adr/0007-public-ticket-access.md).
 
-A kiosk loads this page in a hidden iframe and prints it (Chromium ``--kiosk-printing`` prints silently). The
+A kiosk posts the form into a hidden iframe and prints it (Chromium ``--kiosk-printing`` prints silently). The
 page is rendered here from ``api.get_public_ticket`` (called anonymously, like the customer's status page: the
 ticket id and its secret are the only credential, and the answer has no PII) with a Jinja2 template; the QR code
 of the ticket's status page is an inline SVG made by segno, so printing needs nothing from the network. The
@@ -13,11 +15,12 @@ import json
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
+from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 import segno
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -59,15 +62,28 @@ def local_time(iso: str | None, timezone: str | None) -> str:
     return moment.astimezone(ZoneInfo(timezone or "UTC")).strftime("%d-%m-%Y %H:%M")
 
 
-@router.get("/apps/print/ticket", response_class=HTMLResponse)
-async def print_ticket(
-    request: Request,
-    t: str = Query(description="<ticket_id>.<secret> from the ticket's status_url"),
-    lang: Literal["id", "en"] = "id",
-    paper: Literal["80", "58"] = "80",
-) -> HTMLResponse:
+LANGS = ("id", "en")
+PAPERS = ("80", "58")
+
+
+def _form_field(form: dict[str, list[str]], name: str, allowed: tuple[str, ...] | None = None) -> str:
+    values = form.get(name) or [""]
+    value = values[0] if allowed is None or values[0] else allowed[0]
+    if allowed is not None and value not in allowed:
+        raise ApiError(400, "INVALID_REQUEST", f"{name} must be one of {', '.join(allowed)}")
+    return value
+
+
+@router.post("/apps/print/ticket", response_class=HTMLResponse)
+async def print_ticket(request: Request) -> HTMLResponse:
     """The printable ticket (80 mm or 58 mm roll): number, service, branch, time, position, ETA and a QR code of
-    the status page. Errors: 404 TICKET_NOT_FOUND (unknown ticket or wrong secret)."""
+    the status page. Form fields (application/x-www-form-urlencoded): ``t`` = ``<ticket_id>.<secret>`` from the
+    ticket's status_url, ``lang`` (id, en; default id), ``paper`` (80, 58; default 80).
+    Errors: 404 TICKET_NOT_FOUND (unknown ticket, wrong secret, malformed t), 400 INVALID_REQUEST."""
+    form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=10)
+    t = _form_field(form, "t")
+    lang = _form_field(form, "lang", LANGS)
+    paper = _form_field(form, "paper", PAPERS)
     ticket_id, secret = parse_ticket_ref(t)
     db: Database = request.app.state.db
     _fn, text = await db.call(

@@ -33,6 +33,7 @@ if (api.store.accessToken) enter(); else showLogin(null);
 
 function show(name) {
   ['login', 'pick', 'console'].forEach(function (s) { $('screen-' + s).hidden = s !== name; });
+  if (!performance.getEntriesByName('qms-first-render').length) performance.mark('qms-first-render');
   $('logout').hidden = name === 'login';
   $('change-counter').hidden = name !== 'console';
 }

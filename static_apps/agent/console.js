@@ -107,7 +107,7 @@ function refresh() {
 }
 
 function myCounter() {
-  if (!snap) return null;
+  if (!snap || !c) return null;
   for (var i = 0; i < snap.counters.length; i++) {
     if (snap.counters[i].counter_id === c.counter.counter_id) return snap.counters[i];
   }
@@ -199,12 +199,16 @@ function run(key, fn, requestId) {
   setDisabled(true);
   hideMessage();
   var rid = requestId || uuid4();
-  exposed.commands.push({ action: key, request_id: rid, at: Date.now() });
+  var record = { action: key, request_id: rid, at: Date.now(), answered_at: null };
+  exposed.commands.push(record);
+  var ctx = c;
   return fn(rid).then(function (res) {
+    record.answered_at = Date.now();
     busy = false;
-    afterCommand(key, res);
+    if (c === ctx) afterCommand(key, res);
   }, function (e) {
     busy = false;
+    if (c !== ctx) return;
     showError(e, function () { run(key, fn, e.status === 0 ? rid : null); });
     scheduleRefresh();
     setDisabled(false);

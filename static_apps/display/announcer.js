@@ -27,7 +27,24 @@ export function Announcer(options) {
   var Ctx = window.AudioContext || window.webkitAudioContext;
   this.ctx = Ctx ? new Ctx() : null;
   this.nextId = 1;
+  var self = this;
+  if (this.ctx) {
+    this.ctx.onstatechange = function () {
+      if (self.blocked()) return;
+      self.onBlocked(false);
+      self.pump();
+    };
+  }
 }
+
+// At start: ask for sound; if the browser still refuses after a moment, show the overlay. (A context is
+// briefly 'suspended' while the audio device opens even where autoplay is allowed.)
+Announcer.prototype.start = function () {
+  var self = this;
+  if (!self.ctx) return;
+  self.ctx.resume();
+  setTimeout(function () { if (self.blocked()) self.onBlocked(true); }, 1000);
+};
 
 Announcer.prototype.setLanguage = function (lang) {
   this.lang = lang;

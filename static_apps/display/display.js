@@ -19,6 +19,10 @@ import { Announcer } from './announcer.js';
 var CALL_TYPES = { 'ticket.called': 'call', 'ticket.recalled': 'recall' };
 var HEARTBEAT_MS = 60000;
 var PAINTS_MAX = 500;
+// The last board is kept in localStorage: a box that restarts shows it at once (and while offline), until the
+// first snapshot replaces it.
+var CACHE_KEY = 'qms.display.board';
+var lastTop = null;  // the call that last made the big card flash
 
 var $ = function (id) { return document.getElementById(id); };
 var api = createApi({ app: 'display', onAuthLost: function (e) { problem(e); } });
@@ -42,13 +46,32 @@ if (!token || !claims || !claims.branch_ids || !claims.branch_ids.length) {
   start();
 }
 
+function boardKey() { return claims.branch_ids[0] + ':' + (claims.area_id || 'all'); }
+
+function readCache() {
+  try {
+    var c = JSON.parse(localStorage.getItem(CACHE_KEY) || 'null');
+    return c && c.key === boardKey() ? c : null;
+  } catch (e) {
+    return null;
+  }
+}
+
 function start() {
+  var cached = readCache();
+  if (cached) {
+    state.now = cached.now;
+    state.recent = cached.recent;
+    state.counters = cached.counters;
+    render();
+    performance.mark('qms-first-render');
+  }
   heartbeat().then(function () {
     var base = new URL(config.audio_base || '../audio/', location.href).href;
     announcer = new Announcer({ base: base, lang: getLang(), onBlocked: showSoundOverlay });
     exposed.announcements = announcer.log;
     if (config.sound) announcer.load(getLang()).catch(function () { /* retried on the next announcement */ });
-    if (config.sound && announcer.blocked()) showSoundOverlay(true);
+    if (config.sound) announcer.start();
     $('sound').addEventListener('click', function () { announcer.unlock(); });
     return resync('initial');
   }).then(function () {
@@ -99,6 +122,10 @@ function resync(reason) {
     });
     if (rt) rt.setSeq(snap.as_of_seq);
     render();
+    if (!performance.getEntriesByName('qms-first-render').length) performance.mark('qms-first-render');
+    localStorage.setItem(CACHE_KEY, JSON.stringify({
+      key: boardKey(), now: state.now, recent: state.recent, counters: state.counters
+    }));
     if (announceMissed) {
       snap.now_calling.slice().reverse().forEach(function (r) {
         if (!known[r.ticket_id + r.called_at] && r.status === 'called' &&
@@ -191,8 +218,6 @@ function markPaint(env, received) {
   });
 }
 
-var lastTop = null;
-
 function render() {
   var top = state.now[0] || null;
   $('empty').hidden = !!top || !state.loaded;
@@ -238,8 +263,12 @@ function onStatus(s, transport) {
   $('status').textContent = s === 'live' ? '' : t('display.status_' + s);
 }
 
+// The button takes the focus, so a TV remote's OK key presses it.
 function showSoundOverlay(blocked) {
-  $('sound').hidden = !blocked;
+  var b = $('sound');
+  if (b.hidden === !blocked) return;
+  b.hidden = !blocked;
+  if (blocked) b.focus();
 }
 
 function problem(e) {

@@ -216,7 +216,7 @@ function showTicket(tk) {
   state.lastTicket = tk;
   $('ticket-number').textContent = tk.number;
   $('ticket-service').textContent = tk.service;
-  $('ticket-position').textContent = tk.position ? t('kiosk.ahead', {n: tk.position - 1}) : '';
+  $('ticket-position').textContent = !tk.position ? '' : tk.position === 1 ? t('kiosk.next') : t('kiosk.ahead', {n: tk.position - 1});
   $('ticket-position').hidden = !tk.position;
   $('ticket-eta').textContent = tk.offline ? '' : t('kiosk.eta', {eta: formatWait(tk.eta)});
   $('ticket-contact').textContent = tk.contact ? t('kiosk.contact_saved', {c: mask(tk.contact)}) : '';
@@ -231,22 +231,25 @@ function showTicket(tk) {
 }
 
 // -- printing -------------------------------------------------------------------------------------------
-// Online: the server renders the ticket (/apps/print/ticket); a hidden iframe loads it and prints it, and its
-// QR code is copied onto the screen (a kiosk without a working printer still hands out the QR).
+// Online: the server renders the ticket (POST /apps/print/ticket: the secret travels in the body, never in a
+// URL); a hidden iframe receives it and prints it, and its QR code is copied onto the screen (a kiosk without a
+// working printer still hands out the QR).
 function printOnline(tk) {
   var ref = (tk.statusUrl || '').split('#t=')[1];
   if (!ref) { printFailed(); return; }
-  var old = $('print-frame');
-  if (old) old.parentNode.removeChild(old);
+  ['print-frame', 'print-form'].forEach(function (id) { var old = $(id); if (old) old.parentNode.removeChild(old); });
   var frame = document.createElement('iframe');
   frame.id = 'print-frame';
+  frame.name = 'print-frame';
   frame.title = 'print';
   frame.setAttribute('aria-hidden', 'true');
   frame.tabIndex = -1;
   frame.style.cssText = 'position:absolute;width:80mm;height:10px;left:-9999px;top:0;border:0;';
+  document.body.appendChild(frame);
   var started = Date.now();
   frame.addEventListener('load', function wait() {
     var doc = frame.contentDocument;
+    if (doc && doc.URL === 'about:blank') return;
     if (!doc || !doc.querySelector('.ticket')) { printFailed(); return; }
     if (doc.body.getAttribute('data-ready') !== '1' && Date.now() - started < 5000) { setTimeout(wait, 50); return; }
     var svg = doc.querySelector('.ticket-qr svg');
@@ -262,8 +265,21 @@ function printOnline(tk) {
       printFailed();
     }
   });
-  frame.src = '/apps/print/ticket?t=' + encodeURIComponent(ref) + '&lang=' + getLang() + '&paper=' + cfg('paper');
-  document.body.appendChild(frame);
+  var form = document.createElement('form');
+  form.id = 'print-form';
+  form.method = 'post';
+  form.action = '/apps/print/ticket';
+  form.target = 'print-frame';
+  form.hidden = true;
+  [['t', ref], ['lang', getLang()], ['paper', String(cfg('paper'))]].forEach(function (pair) {
+    var input = document.createElement('input');
+    input.type = 'hidden';
+    input.name = pair[0];
+    input.value = pair[1];
+    form.appendChild(input);
+  });
+  document.body.appendChild(form);
+  form.submit();
 }
 
 // Offline: the kiosk prints the local ticket itself (print.css, loaded with the page, lays it out).

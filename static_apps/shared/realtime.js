@@ -35,17 +35,19 @@ export function connect(opts) {
     if (opts.onStatus) opts.onStatus(state, transport);
   }
 
-  function received() { lastRx = Date.now(); silentChecks = 0; }
+  // Any frame moves lastRx; only traffic of a working stream (events, pongs, keepalives, poll answers) also
+  // clears the watchdog's count, not a handshake: a stream that connects and then stays silent is stale.
+  function received(flowing) { lastRx = Date.now(); if (flowing) silentChecks = 0; }
 
   function doResync(reason) {
     return Promise.resolve().then(function () { return opts.resync(reason); }).then(function (r) {
-      received();
+      if (reason === 'poll') received(true);
       return r;
     });
   }
 
   function handle(env) {
-    received();
+    received(true);
     if (!env || typeof env !== 'object') return;
     if (env.type === 'resync') { doResync('server').catch(function () {}); return; }
     if (typeof env.seq !== 'number') return;
@@ -92,7 +94,7 @@ export function connect(opts) {
     ws.onmessage = function (m) {
       var msg;
       try { msg = JSON.parse(m.data); } catch (e) { return; }
-      received();
+      received(msg.type !== 'welcome' && msg.type !== 'subscribed');
       if (msg.type === 'welcome') { ws.send(JSON.stringify({action: 'subscribe', topics: opts.topics})); return; }
       if (msg.type === 'subscribed') {
         if (!isLive) {
@@ -125,12 +127,13 @@ export function connect(opts) {
       function pump() {
         return reader.read().then(function (r) {
           if (r.done) throw new Error('sse closed');
-          received();
+          received(false);
           buf += decoder.decode(r.value, {stream: true});
           var at;
           while ((at = buf.indexOf('\n\n')) >= 0) {
             var block = buf.slice(0, at);
             buf = buf.slice(at + 2);
+            if (block.charAt(0) === ':') { received(true); continue; }
             var ev = 'message';
             var data = [];
             block.split('\n').forEach(function (line) {

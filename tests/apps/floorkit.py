@@ -38,11 +38,16 @@ class Floor:
     counters: dict[str, str] = field(default_factory=dict)  # name -> counter_id
     devices: dict[str, str] = field(default_factory=dict)  # kind -> device_id
     device_tokens: dict[str, str] = field(default_factory=dict)  # kind -> device token
-    tokens: dict[str, str] = field(default_factory=dict)  # role -> access token
+    tokens: dict[str, str] = field(default_factory=dict)  # role -> access token (logged in on first use)
     password: str = PASSWORD
 
+    def token(self, role: str) -> str:
+        if role not in self.tokens:
+            self.tokens[role] = str(login(self.gw, self.tenant, role)["access_token"])
+        return self.tokens[role]
+
     def api(self, role: str = "admin") -> httpx.Client:
-        return self.gw.client(self.tokens[role])
+        return self.gw.client(self.token(role))
 
     def rpc(self, fn: str, role: str = "admin", **args: Any) -> Any:
         with self.api(role) as c:
@@ -70,8 +75,6 @@ def seed_floor(
     one counter per service plus one serving all of them, and an active kiosk and display with tokens."""
     t = make_tenant(gw.db_url)
     floor = Floor(gw, t, t.branch_id, "")
-    for role in ("admin", "agent", "supervisor"):
-        floor.tokens[role] = str(login(gw, t, role)["access_token"])
     floor.area_id = str(floor.rpc("create_area", branch_id=t.branch_id, name="Hall")["area_id"])
     for name, prefix in services:
         svc = floor.rpc("create_service", branch_id=t.branch_id, name=name, prefix=prefix, area_id=floor.area_id)

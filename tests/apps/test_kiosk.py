@@ -31,7 +31,7 @@ def test_kiosk_issues_a_ticket_shown_on_screen_and_printed_with_its_qr(page: Pag
     page.get_by_role("button", name=re.compile("Teller")).click()
     expect(page.locator("#ticket-number")).to_have_text("A-001")
     expect(page.locator("#ticket-service")).to_have_text("Teller")
-    expect(page.locator("#ticket-position")).to_have_text("0 orang di depan Anda")
+    expect(page.locator("#ticket-position")).to_have_text("Anda berikutnya!")
     expect(page.locator("#ticket-qr svg")).to_be_visible()
     page.wait_for_function("(window.__prints || []).length === 1")
 

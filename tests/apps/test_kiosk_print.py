@@ -21,11 +21,27 @@ def kiosk_ticket(floor: Floor, service: str = "Teller") -> dict[str, str]:
     return body
 
 
+POST_FORM = """(fields) => {
+    const form = document.createElement('form');
+    form.method = 'post';
+    form.action = '/apps/print/ticket';
+    for (const [name, value] of Object.entries(fields)) {
+        const input = document.createElement('input');
+        input.name = name; input.value = value; form.appendChild(input);
+    }
+    document.body.appendChild(form);
+    form.submit();
+}"""
+
+
 def test_print_page_renders_the_ticket_with_a_qr_code_of_its_status_page(page: Page, floor: Floor) -> None:
     kiosk_ticket(floor)
     ticket = kiosk_ticket(floor)
     ref = ticket["status_url"].split("#t=")[1]
-    page.goto(f"{floor.gw.url}/apps/print/ticket?t={ref}&lang=en&paper=58")
+    page.goto(floor.gw.url + "/apps/kiosk/print.css")
+    with page.expect_navigation():
+        page.evaluate(POST_FORM, {"t": ref, "lang": "en", "paper": "58"})
+    assert page.url == floor.gw.url + "/apps/print/ticket"  # the secret is in no URL
     expect(page.locator("body")).to_have_attribute("data-ready", "1")
     expect(page.locator("body")).to_have_class("paper-58")
     expect(page.locator(".ticket-number")).to_have_text("A-002")
@@ -42,14 +58,18 @@ def test_print_page_renders_the_ticket_with_a_qr_code_of_its_status_page(page: P
     page.emulate_media(media="screen")
 
 
-def test_print_page_refuses_a_wrong_secret_and_a_malformed_reference(floor: Floor) -> None:
+def test_print_page_refuses_a_wrong_secret_a_malformed_reference_and_bad_options(floor: Floor) -> None:
     ticket = kiosk_ticket(floor)
-    ticket_id = ticket["status_url"].split("#t=")[1].split(".")[0]
-    for ref in (f"{ticket_id}.wrong", "nonsense", f"{ticket_id}."):
-        r = httpx.get(f"{floor.gw.url}/apps/print/ticket", params={"t": ref}, timeout=10)
+    ref = ticket["status_url"].split("#t=")[1]
+    url = f"{floor.gw.url}/apps/print/ticket"
+    for bad in (ref.split(".")[0] + ".wrong", "nonsense", ref.split(".")[0] + ".", ""):
+        r = httpx.post(url, data={"t": bad}, timeout=10)
         assert r.status_code == 404 and r.json()["code"] == "TICKET_NOT_FOUND", r.text
-    r = httpx.get(f"{floor.gw.url}/apps/print/ticket", params={"t": "x.y", "paper": "100"}, timeout=10)
-    assert r.status_code == 400 and r.json()["code"] == "INVALID_REQUEST"
-    r = httpx.get(f"{floor.gw.url}/apps/print/ticket", params={"t": ticket["status_url"].split("#t=")[1]}, timeout=10)
+    for options in ({"paper": "100"}, {"lang": "fr"}):
+        r = httpx.post(url, data={"t": ref, **options}, timeout=10)
+        assert r.status_code == 400 and r.json()["code"] == "INVALID_REQUEST", r.text
+    assert httpx.get(url, params={"t": ref}, timeout=10).status_code in (404, 405)  # only a form post renders
+    r = httpx.post(url, data={"t": ref}, timeout=10)
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
-    assert "<svg" in r.text and ticket["ticket_number"] in r.text
+    assert "<svg" in r.text and ticket["ticket_number"] in r.text and 'lang="id"' in r.text
+    assert 'class="paper-80"' in r.text

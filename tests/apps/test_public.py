@@ -29,17 +29,19 @@ def test_status_page_follows_a_ticket_from_waiting_to_called(page: Page, floor: 
     expect(page.locator("#branch")).to_have_text("Main")
     expect(page.locator("#eta")).to_have_text(re.compile(r"± \d+ menit"))
     screenshots(page, "public-waiting")
-    counter = floor.counters["Loket 1"]
-    called = floor.rpc("call_next", role="agent", counter_id=counter)
-    assert called["ticket"]["ticket_id"] == first["ticket_id"]
+    for name in ("Loket 1", "Loket 3"):
+        floor.rpc("set_counter_status", role="agent", counter_id=floor.counters[name], status="available")
+    called = floor.rpc("call_next", role="agent", counter_id=floor.counters["Loket 1"])
+    assert called["ticket"]["ticket_id"] == first["ticket_id"], called
     expect(page.locator("#position")).to_have_text("Anda berikutnya!", timeout=8000)
-    floor.rpc("call_next", role="agent", counter_id=counter)
-    expect(page.locator("#called")).to_have_text("Giliran Anda! Silakan ke Loket 1", timeout=8000)
+    called = floor.rpc("call_next", role="agent", counter_id=floor.counters["Loket 3"])
+    assert called["ticket"]["ticket_id"] == mine["ticket_id"], called
+    expect(page.locator("#called")).to_have_text("Giliran Anda! Silakan ke Loket 3", timeout=8000)
     expect(page.locator("#status")).to_have_text("Dipanggil")
     expect(page.locator("#row-position")).to_be_hidden()
     expect(page.locator("#cancel")).to_be_hidden()
     page.get_by_role("button", name="English").click()
-    expect(page.locator("#called")).to_have_text("Your turn! Please go to Loket 1")
+    expect(page.locator("#called")).to_have_text("Your turn! Please go to Loket 3")
     screenshots(page, "public-called")
     body = page.locator("body").inner_text()
     assert floor.tenant.tenant_id not in body and floor.services["Teller"] not in body

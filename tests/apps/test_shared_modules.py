@@ -107,3 +107,49 @@ def test_realtime_transports(page: Page, floor: Floor, blocked: str | None, tran
         event = page.evaluate("window.__events.find(e => e.type === 'ticket.created')")
         assert event["payload"]["ticket_number"] == "A-001" and isinstance(event["seq"], int)
     page.evaluate("window.__rt.stop()")
+
+
+WATCHDOG_PROBE = """async (healthy) => {
+    // A WebSocket that opens and then stays silent: the frozen connection of a board left running for days.
+    window.WebSocket = function () {
+        const ws = {readyState: 1, send: (m) => {
+            const msg = JSON.parse(m);
+            if (msg.action === 'auth') setTimeout(() => ws.onmessage({data: '{"type":"welcome"}'}), 0);
+            if (msg.action === 'subscribe') setTimeout(() => ws.onmessage({data: '{"type":"subscribed"}'}), 0);
+        }, close: () => {}};
+        setTimeout(() => ws.onopen(), 0);
+        return ws;
+    };
+    window.__stale = 0;
+    const rt = await import('/apps/shared/realtime.js');
+    window.__rt = rt.connect({token: () => 'x', topics: ['t'], transports: ['ws'], onEvent: () => {},
+        resync: () => Promise.resolve(), watchdogMs: 600, onStale: () => { window.__stale += 1; }});
+}"""
+
+
+@pytest.mark.parametrize("healthy", [True, False])
+def test_watchdog_reloads_a_silent_board_only_when_the_gateway_answers(page: Page, floor: Floor, healthy: bool) -> None:
+    _blank(page, floor)
+    if not healthy:
+        page.route("**/healthz", lambda route: route.abort())
+    page.evaluate(WATCHDOG_PROBE, healthy)
+    page.wait_for_function("window.__rt.state === 'live'")
+    if healthy:
+        page.wait_for_function("window.__stale >= 1", timeout=10000)
+    else:
+        page.wait_for_function("window.__rt.state === 'offline'", timeout=10000)
+        assert page.evaluate("window.__stale") == 0
+    page.evaluate("window.__rt.stop()")
+
+
+def test_every_language_file_has_the_same_keys(page: Page, floor: Floor) -> None:
+    _blank(page, floor)
+    diff = page.evaluate(
+        """async () => {
+            const id = (await import('/apps/shared/i18n/id.js')).default;
+            const en = (await import('/apps/shared/i18n/en.js')).default;
+            return {only_id: Object.keys(id).filter(k => !(k in en)), only_en: Object.keys(en).filter(k => !(k in id)),
+                    empty: Object.keys(id).concat(Object.keys(en)).filter(k => !id[k] || !en[k])};
+        }"""
+    )
+    assert diff == {"only_id": [], "only_en": [], "empty": []}

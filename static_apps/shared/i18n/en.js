@@ -24,7 +24,6 @@ export default {
   'kiosk.choose_language': 'Choose your language',
   'kiosk.choose_service': 'Choose a service',
   'kiosk.no_services': 'No service is open right now.',
-  'kiosk.waiting_count': '{n} waiting',
   'kiosk.contact_title': 'Notify me (optional)',
   'kiosk.contact_required_title': 'Phone number or e-mail',
   'kiosk.contact_intro': 'We let you know when your turn is near.',
@@ -39,8 +38,8 @@ export default {
   'kiosk.need_consent': 'Tick the consent box to continue.',
   'kiosk.issuing': 'Printing your number…',
   'kiosk.your_number': 'Your queue number',
-  'kiosk.position': 'Position: {n}',
   'kiosk.ahead': '{n} people ahead of you',
+  'kiosk.next': 'You are next!',
   'kiosk.eta': 'Estimated wait: {eta}',
   'kiosk.scan_qr': 'Scan to follow the queue on your phone',
   'kiosk.contact_saved': 'Updates go to {c}',
@@ -53,7 +52,6 @@ export default {
   'kiosk.not_paired': 'This kiosk is not paired. Open the address with #token=… from the administrator.',
   'kiosk.closed': 'The service is closed now.',
   'kiosk.error_issue': 'The number could not be issued. Please try again or ask the staff.',
-  'kiosk.settings': 'Display',
 
   // print (server-rendered ticket)
   'print.number': 'Queue number',

@@ -24,7 +24,6 @@ export default {
   'kiosk.choose_language': 'Pilih bahasa',
   'kiosk.choose_service': 'Pilih layanan',
   'kiosk.no_services': 'Belum ada layanan yang dibuka saat ini.',
-  'kiosk.waiting_count': '{n} menunggu',
   'kiosk.contact_title': 'Kabari saya (opsional)',
   'kiosk.contact_required_title': 'Nomor telepon atau e-mail',
   'kiosk.contact_intro': 'Kami mengirim kabar saat giliran Anda hampir tiba.',
@@ -39,8 +38,8 @@ export default {
   'kiosk.need_consent': 'Centang persetujuan untuk melanjutkan.',
   'kiosk.issuing': 'Mencetak nomor…',
   'kiosk.your_number': 'Nomor antrean Anda',
-  'kiosk.position': 'Posisi: {n}',
   'kiosk.ahead': '{n} orang di depan Anda',
+  'kiosk.next': 'Anda berikutnya!',
   'kiosk.eta': 'Perkiraan tunggu: {eta}',
   'kiosk.scan_qr': 'Pindai untuk memantau antrean di ponsel',
   'kiosk.contact_saved': 'Kabar dikirim ke {c}',
@@ -53,7 +52,6 @@ export default {
   'kiosk.not_paired': 'Kios belum dipasangkan. Buka alamat dengan #token=… dari admin.',
   'kiosk.closed': 'Layanan sedang tutup.',
   'kiosk.error_issue': 'Nomor tidak dapat dibuat. Silakan coba lagi atau hubungi petugas.',
-  'kiosk.settings': 'Tampilan',
 
   // print (server-rendered ticket)
   'print.number': 'Nomor antrean',
