@@ -1,5 +1,5 @@
-"""Shared helpers for the queue-engine tests: seed a tenant, a branch, services and counters directly as
-the owner, and open psycopg 3 connections that act as an application role with JWT-style claims."""
+"""Shared helpers for the queue-engine tests: seed a tenant, a branch, services and counters through the api
+(as the tenant's admin), and open psycopg 3 connections that act as an application role with JWT-style claims."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from qms.apicall import call_api
+
+ADMIN = "qms_admin"
 AGENT = "qms_agent"
 WORKER = "qms_worker"
 
@@ -56,50 +59,40 @@ def seed_branch(
     slug: str | None = None,
     policy: dict[str, Any] | None = None,
 ) -> Seed:
-    """One tenant, one branch, ``n_services`` services and ``n_counters`` available counters, as the owner.
+    """One tenant, one branch, ``n_services`` services and ``n_counters`` available counters, made through
+    the api as the tenant's admin (one transaction).
 
     Counter i is mapped to ``services_per_counter`` services starting at service ``i mod n_services``
     (all services when None), so every service is reachable when counters >= services.
-    ``policy`` (optional) is stored as the branch-wide policy row.
+    ``policy`` (optional) is set as the branch-wide policy (api.set_policy).
     """
     slug = slug or f"t-{uuid.uuid4().hex[:12]}"
     per_counter = n_services if services_per_counter is None else min(services_per_counter, n_services)
-    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
-        tenant_row = conn.execute("select qms.create_tenant(%s, %s)", (f"Tenant {slug}", slug)).fetchone()
-        assert tenant_row is not None
-        tenant_id: uuid.UUID = tenant_row[0]
-        branch_id = uuid.uuid4()
-        conn.execute(
-            "insert into qms.branches (tenant_id, branch_id, name, timezone) values (%s, %s, %s, 'UTC')",
-            (tenant_id, branch_id, "Main branch"),
-        )
-        service_ids = [uuid.uuid4() for _ in range(n_services)]
-        for i, sid in enumerate(service_ids):
-            conn.execute(
-                "insert into qms.services (tenant_id, service_id, branch_id, name, prefix) values (%s, %s, %s, %s, %s)",
-                (tenant_id, sid, branch_id, f"Service {i}", _prefix(i)),
-            )
-        counter_ids = [uuid.uuid4() for _ in range(n_counters)]
+    with psycopg.connect(url) as conn:
+        row = conn.execute("select qms.create_tenant(name => %s, slug => %s)", (f"Tenant {slug}", slug)).fetchone()
+        assert row is not None
+        tenant_id: uuid.UUID = row[0]
+        admin = make_claims(ADMIN, tenant_id, sub=f"admin-{slug}")
+
+        def call(fn: str, **args: Any) -> Any:
+            return call_api(conn, fn, admin, **args)
+
+        branch_id = uuid.UUID(call("create_branch", name="Main branch", timezone="UTC")["branch_id"])
+        service_ids = [
+            uuid.UUID(call("create_service", branch_id=branch_id, name=f"Service {i}", prefix=_prefix(i))["service_id"])
+            for i in range(n_services)
+        ]
+        counter_ids: list[uuid.UUID] = []
         mapping: dict[uuid.UUID, list[uuid.UUID]] = {}
-        for i, cid in enumerate(counter_ids):
-            conn.execute(
-                "insert into qms.counters (tenant_id, counter_id, branch_id, name, status)"
-                " values (%s, %s, %s, %s, 'available')",
-                (tenant_id, cid, branch_id, f"Counter {i + 1}"),
-            )
+        for i in range(n_counters):
             mapped = [service_ids[(i + k) % n_services] for k in range(per_counter)]
+            counter = call("create_counter", branch_id=branch_id, name=f"Counter {i + 1}", service_ids=mapped)
+            cid = uuid.UUID(counter["counter_id"])
+            call("set_counter_status", counter_id=cid, status="available")
+            counter_ids.append(cid)
             mapping[cid] = mapped
-            for sid in mapped:
-                conn.execute(
-                    "insert into qms.counter_services (tenant_id, branch_id, counter_id, service_id)"
-                    " values (%s, %s, %s, %s)",
-                    (tenant_id, branch_id, cid, sid),
-                )
         if policy is not None:
-            conn.execute(
-                "insert into qms.policies (tenant_id, branch_id, service_id, policy) values (%s, %s, null, %s)",
-                (tenant_id, branch_id, json.dumps(policy)),
-            )
+            call("set_policy", branch_id=branch_id, policy=policy)
     return Seed(tenant_id, branch_id, service_ids, counter_ids, mapping)
 
 

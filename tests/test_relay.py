@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from qms.apicall import call_api
 from qms.relay import CHANNEL, MAX_PAYLOAD, Relay, pack_batches
 
 
@@ -150,25 +151,17 @@ def test_an_old_xid_with_a_higher_seq_is_held_back_until_the_lower_seq_commits(w
 
 def test_snapshot_as_of_seq_never_passes_an_event_in_flight(world: World) -> None:
     url = world.url
-    claims = json.dumps(
-        {"role": "qms_agent", "tenant_id": str(world.tenant_id), "branch_ids": [str(world.branch_id)], "sub": "a"}
-    )
+    claims = {"role": "qms_agent", "tenant_id": str(world.tenant_id), "branch_ids": [str(world.branch_id)], "sub": "a"}
     with (
         psycopg.connect(url) as writer,
         psycopg.connect(url, autocommit=True) as owner,
         psycopg.connect(url, autocommit=True) as agent,
         worker_conn(url) as relay,
     ):
-        agent.execute("set role qms_agent")
-        agent.execute("select set_config('request.jwt.claims', %s, false)", (claims,))
         ticket = world.new_ticket(owner)
 
         def as_of() -> int:
-            row = agent.execute(
-                "select (api.queue_snapshot(%s) ->> 'as_of_seq')::bigint", (world.branch_id,)
-            ).fetchone()
-            assert row is not None
-            return int(row[0])
+            return int(call_api(agent, "queue_snapshot", claims, branch_id=world.branch_id)["as_of_seq"])
 
         writer.execute("update qms.tickets set status = 'waiting' where ticket_id = %s", (ticket,))  # old xid
         s1 = insert_event(writer, world, ticket, 1, "waiting")

@@ -18,7 +18,8 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.types.json import Jsonb
+
+from qms.apicall import call_api
 
 ROLES_OF_B = ["qms_anon", "qms_device", "qms_agent", "qms_supervisor", "qms_admin", "qms_worker", "qms_analyst"]
 
@@ -39,57 +40,46 @@ def _reset(conn: psycopg.Connection) -> None:
     conn.execute("select set_config('request.jwt.claims', '', true)")
 
 
-def _call(conn: psycopg.Connection, fn: str, **kwargs: Any) -> Any:
-    args = sql.SQL(", ").join(sql.SQL("{} => {}").format(sql.Identifier(k), sql.Placeholder()) for k in kwargs)
-    query = sql.SQL("select api.{}({})").format(sql.Identifier(fn), args)
-    values = [Jsonb(v) if isinstance(v, dict) else v for v in kwargs.values()]
-    row = conn.execute(query, values).fetchone()
-    return row[0] if row else None
-
-
 def _seed(conn: psycopg.Connection, slug: str) -> Tenant:
     """A tenant with a branch, area, services, counters, users, a device, a policy, tickets and events."""
     tenant_id = str(conn.execute("select qms.create_tenant(%s, %s)", (slug.title(), slug)).fetchone()[0])  # type: ignore[index]
     ids: dict[str, str] = {}
+    admin = {"role": "qms_admin", "tenant_id": tenant_id, "sub": f"admin-{slug}"}
+
+    def _call(fn: str, **kwargs: Any) -> Any:
+        return call_api(conn, fn, admin, **kwargs)
+
     with conn.transaction():
-        _as(conn, "qms_admin", {"role": "qms_admin", "tenant_id": tenant_id, "sub": f"admin-{slug}"})
-        branch = _call(conn, "create_branch", name=f"{slug} main", timezone="UTC")
+        branch = _call("create_branch", name=f"{slug} main", timezone="UTC")
         ids["branch_id"] = branch["branch_id"]
-        ids["area_id"] = _call(conn, "create_area", branch_id=ids["branch_id"], name="Hall")["area_id"]
-        ids["service_id"] = _call(conn, "create_service", branch_id=ids["branch_id"], name="Teller", prefix="A")[
-            "service_id"
-        ]
-        ids["other_service_id"] = _call(conn, "create_service", branch_id=ids["branch_id"], name="Loans", prefix="L")[
+        ids["area_id"] = _call("create_area", branch_id=ids["branch_id"], name="Hall")["area_id"]
+        ids["service_id"] = _call("create_service", branch_id=ids["branch_id"], name="Teller", prefix="A")["service_id"]
+        ids["other_service_id"] = _call("create_service", branch_id=ids["branch_id"], name="Loans", prefix="L")[
             "service_id"
         ]
         ids["counter_id"] = _call(
-            conn, "create_counter", branch_id=ids["branch_id"], name="C1", service_ids=[ids["service_id"]]
+            "create_counter", branch_id=ids["branch_id"], name="C1", service_ids=[ids["service_id"]]
         )["counter_id"]
         ids["user_id"] = _call(
-            conn,
             "create_user",
             email=f"agent@{slug}.test",
             display_name="Agent",
             role="agent",
             branch_ids=[ids["branch_id"]],
         )["user_id"]
-        ids["device_id"] = _call(conn, "create_device", branch_id=ids["branch_id"], kind="kiosk", name="K1")[
-            "device_id"
-        ]
-        _call(conn, "set_policy", branch_id=ids["branch_id"], policy={"priority_ratio": 2})
-        _call(conn, "set_counter_status", counter_id=ids["counter_id"], status="available")
+        ids["device_id"] = _call("create_device", branch_id=ids["branch_id"], kind="kiosk", name="K1")["device_id"]
+        _call("set_policy", branch_id=ids["branch_id"], policy={"priority_ratio": 2})
+        _call("set_counter_status", counter_id=ids["counter_id"], status="available")
         first = _call(
-            conn,
             "create_ticket",
             service_id=ids["service_id"],
             channel="kiosk",
             contact={"phone": "+62 811 000 111", "consent": True},
         )
         ids["ticket_id"] = first["ticket_id"]
-        called = _call(conn, "call_next", counter_id=ids["counter_id"], request_id=str(uuid.uuid4()))
+        called = _call("call_next", counter_id=ids["counter_id"], request_id=str(uuid.uuid4()))
         assert called["ticket"]["ticket_id"] == ids["ticket_id"]
-        ids["waiting_ticket_id"] = _call(conn, "create_ticket", service_id=ids["service_id"])["ticket_id"]
-        _reset(conn)
+        ids["waiting_ticket_id"] = _call("create_ticket", service_id=ids["service_id"])["ticket_id"]
         conn.execute(
             "insert into qms.notification_templates (tenant_id, event_type, channel, body) values (%s, %s, %s, %s)",
             (tenant_id, "ticket.called", "email", "Ticket {{ ticket_number }}"),
@@ -229,7 +219,8 @@ def _value_for(name: str, typ: str, has_default: bool, a: Tenant) -> tuple[bool,
         "timestamp with time zone": "2026-01-01T00:00:00Z",
         "text[]": ["probe"],
     }
-    return True, samples.get(typ)
+    assert typ in samples, f"no sample value for a parameter of type {typ} ({name}): add one"
+    return True, samples[typ]
 
 
 @pytest.mark.parametrize("role", ["qms_admin", "qms_supervisor", "qms_agent", "qms_device", "qms_worker"])
@@ -251,9 +242,8 @@ def test_api_functions_refuse_the_other_tenants_ids(two_tenants: tuple[str, Tena
                 if use:
                     kwargs[name] = value
             conn.execute("savepoint s")
-            _as(conn, role, _claims_of(role, b))
             try:
-                result = _call(conn, fn, **kwargs)
+                result = call_api(conn, fn, _claims_of(role, b), **kwargs)
             except psycopg.Error as exc:
                 assert exc.sqlstate and (exc.sqlstate.startswith(("PT", "42", "22", "23", "P0"))), (
                     f"api.{fn} under {role} failed with an unexpected error: {exc.sqlstate} {exc}"
@@ -262,8 +252,7 @@ def test_api_functions_refuse_the_other_tenants_ids(two_tenants: tuple[str, Tena
                 continue
             if result is not None and id_pattern.search(json.dumps(result, default=str)):
                 leaks.append(fn)
-            # Compare before rolling back: a change to tenant A would be visible to the owner here.
-            _reset(conn)
+            # Compare before rolling back (call_api is back to the owner): a change to tenant A would show here.
             if _fingerprint(conn, tables, a.tenant_id) != before:
                 changed.append(fn)
             conn.execute("rollback to savepoint s")
