@@ -18,9 +18,9 @@ from pydantic import BaseModel, Field
 from gateway import auth
 from gateway.db import Database
 from gateway.errors import ApiError
+from qms.passwords import MIN_LENGTH as MIN_PASSWORD
 
 router = APIRouter(tags=["admin"])
-MIN_PASSWORD = 8
 
 
 class PasswordIn(BaseModel):
