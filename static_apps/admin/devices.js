@@ -65,9 +65,9 @@ export function renderDevices(body, ctx) {
         options: [{ value: 'kiosk', label: t('admin.kind.kiosk') }, { value: 'display', label: t('admin.kind.display') }] },
       { name: 'area_id', label: t('admin.area'), type: 'select', options: areas.map(function (a) { return { value: a.area_id, label: a.name }; }) }
     ], onSubmit: function (v) {
+      // A new device is active (api.create_device); pairing issues its first token.
       return ctx.api.read('create_device', { branch_id: ctx.branchId, kind: v.kind, name: v.name, area_id: v.area_id }).then(function (d) {
-        var activate = d.status === 'active' ? Promise.resolve(d) : ctx.api.read('update_device', { device_id: d.device_id, status: 'active' });
-        return activate.then(function (dev) { return pair(ctx, pairBox, dev); }).then(function () {
+        return pair(ctx, pairBox, d).then(function () {
           document.getElementById('device-form').reset();
           return refresh();
         }).then(function () { return t('admin.registered'); });
