@@ -83,7 +83,7 @@ function render() {
     name.textContent = s.name;
     var facts = document.createElement('p');
     facts.className = 'muted';
-    facts.textContent = open ? t('join.waiting', { n: s.waiting_count }) + ' · ' + t('join.eta', { eta: formatWait(s.estimated_wait_seconds) }) : t('join.service_closed');
+    facts.textContent = !open ? t('join.service_closed') : (s.waiting_count ? t('join.waiting', { n: s.waiting_count }) + ' · ' + t('join.eta', { eta: formatWait(s.estimated_wait_seconds) }) : t('join.no_wait'));
     var btn = document.createElement('button');
     btn.type = 'button';
     btn.className = 'btn wide';

@@ -43,6 +43,7 @@ def test_admin_sets_up_a_branch_and_a_display_and_the_agent_calls_there(page: Pa
     page.get_by_role("button", name="Save").click()
     # The server's structured error, next to the field it names.
     expect(page.locator("#branch-form-timezone-error")).to_contain_text("Unknown time zone")
+    screenshots(page, "admin-branch-form-error")
     page.fill("#branch-form-timezone", "Asia/Jakarta")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("link", name=f"{floor.tenant.slug}.north")).to_be_visible()

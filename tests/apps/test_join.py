@@ -31,6 +31,7 @@ def test_customer_joins_from_the_link_follows_the_queue_and_cancels(page: Page, 
     expect(page.locator("#join-state")).to_have_text("Buka sekarang")
     teller = page.locator("#join-services li", has_text="Teller")
     expect(teller).to_contain_text("1 menunggu")
+    expect(page.locator("#join-services li", has_text="Customer Service")).to_contain_text("Tidak ada antrean")
     screenshots(page, "join-services")
     teller.get_by_role("button").click()
     expect(page.locator("#join-contact")).to_be_visible()

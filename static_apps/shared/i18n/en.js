@@ -192,6 +192,7 @@ export default {
   'join.services': "Services",
   'join.waiting': "{n} waiting",
   'join.eta': "wait {eta}",
+  'join.no_wait': "Nobody waiting — you are next",
   'join.service_closed': "Closed now",
   'join.take': "Take a number for {name}",
   'join.confirm': "Take a number for {name}?",

@@ -192,6 +192,7 @@ export default {
   'join.services': "Layanan",
   'join.waiting': "{n} menunggu",
   'join.eta': "tunggu {eta}",
+  'join.no_wait': "Tidak ada antrean — Anda berikutnya",
   'join.service_closed': "Sedang tutup",
   'join.take': "Ambil nomor {name}",
   'join.confirm': "Ambil nomor untuk {name}?",
