@@ -29,6 +29,7 @@ import psycopg
 
 from qms import migrate as migrations
 from qms.pg import Cluster, find_bin_dir, free_port
+from qms.testing import TEST_HELPERS
 from tests.engine_fixtures import seed_branch
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -84,6 +85,9 @@ def run(sql_root: Path, n: int, n_counters: int) -> dict[str, dict[str, float]]:
             admin.execute("create database bench")
         url = cluster.url("bench")
         migrations.migrate(url, sql_root / "schema", (sql_root / "functions", sql_root / "policies"))
+        with psycopg.connect(url, autocommit=True) as conn:  # the seeding fixtures (tests.seed_branch)
+            conn.execute("create schema tests")
+            conn.execute(TEST_HELPERS.read_text().encode())
         seed = seed_branch(url, n_services=1, n_counters=n_counters)
         claims = {
             "role": "qms_agent",

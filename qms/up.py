@@ -151,6 +151,9 @@ def gateway_child(url: str, secret: str, host: str, port: int, env: dict[str, st
     # Realtime frames are small JSON (a few hundred bytes): compressing each one per client (permessage-deflate)
     # doubles the fan-out's CPU per frame and keeps a zlib context per connection, for little saved bandwidth.
     argv += ["--ws-per-message-deflate", "false"]
+    # The client address is the gateway's decision (QMS_TRUSTED_PROXIES, gateway/client_ip.py): uvicorn must
+    # not rewrite it from X-Forwarded-For for connections from 127.0.0.1.
+    argv += ["--no-proxy-headers"]
     child_env = {**env, "QMS_DATABASE_URL": url, "QMS_JWT_SECRET": secret, "QMS_GATEWAY_WORKERS": str(workers)}
     if workers > 1:
         child_env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir(env))

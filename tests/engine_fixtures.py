@@ -1,5 +1,5 @@
 """Shared helpers for the queue-engine tests: seed a tenant, a branch, services and counters through the api
-(as the tenant's admin), and open psycopg 3 connections that act as an application role with JWT-style claims."""
+(tests.seed_branch), and open psycopg 3 connections that act as an application role with JWT-style claims."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
-
-from qms.apicall import call_api
+from psycopg.types.json import Jsonb
 
 ADMIN = "qms_admin"
 AGENT = "qms_agent"
@@ -60,46 +59,30 @@ def seed_branch(
     policy: dict[str, Any] | None = None,
 ) -> Seed:
     """One tenant, one branch, ``n_services`` services and ``n_counters`` available counters, made through
-    the api as the tenant's admin (one transaction).
+    the api by ``tests.seed_branch`` (sql/tests/_helpers.sql), the one seeding path of tests and benchmarks.
 
     Counter i is mapped to ``services_per_counter`` services starting at service ``i mod n_services``
     (all services when None), so every service is reachable when counters >= services.
-    ``policy`` (optional) is set as the branch-wide policy (api.set_policy).
+    ``policy`` (optional) is set as the branch-wide policy.
     """
     slug = slug or f"t-{uuid.uuid4().hex[:12]}"
-    per_counter = n_services if services_per_counter is None else min(services_per_counter, n_services)
-    with psycopg.connect(url) as conn:
-        row = conn.execute("select qms.create_tenant(name => %s, slug => %s)", (f"Tenant {slug}", slug)).fetchone()
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        tenant_row = conn.execute("select qms.create_tenant(%s, %s)", (f"Tenant {slug}", slug)).fetchone()
+        assert tenant_row is not None
+        tenant_id: uuid.UUID = tenant_row[0]
+        row = conn.execute(
+            "select tests.seed_branch(%s, %s, %s, %s, %s)",
+            (tenant_id, n_services, n_counters, services_per_counter, Jsonb(policy) if policy is not None else None),
+        ).fetchone()
         assert row is not None
-        tenant_id: uuid.UUID = row[0]
-        admin = make_claims(ADMIN, tenant_id, sub=f"admin-{slug}")
-
-        def call(fn: str, **args: Any) -> Any:
-            return call_api(conn, fn, admin, **args)
-
-        branch_id = uuid.UUID(call("create_branch", name="Main branch", timezone="UTC")["branch_id"])
-        service_ids = [
-            uuid.UUID(call("create_service", branch_id=branch_id, name=f"Service {i}", prefix=_prefix(i))["service_id"])
-            for i in range(n_services)
-        ]
-        counter_ids: list[uuid.UUID] = []
-        mapping: dict[uuid.UUID, list[uuid.UUID]] = {}
-        for i in range(n_counters):
-            mapped = [service_ids[(i + k) % n_services] for k in range(per_counter)]
-            counter = call("create_counter", branch_id=branch_id, name=f"Counter {i + 1}", service_ids=mapped)
-            cid = uuid.UUID(counter["counter_id"])
-            call("set_counter_status", counter_id=cid, status="available")
-            counter_ids.append(cid)
-            mapping[cid] = mapped
-        if policy is not None:
-            call("set_policy", branch_id=branch_id, policy=policy)
-    return Seed(tenant_id, branch_id, service_ids, counter_ids, mapping)
-
-
-def _prefix(i: int) -> str:
-    """A, B, …, Z, then A1, B1, … (the schema allows 1-4 upper-case letters or digits)."""
-    letter = chr(ord("A") + i % 26)
-    return letter if i < 26 else f"{letter}{i // 26}"
+    made: dict[str, Any] = row[0]
+    return Seed(
+        tenant_id,
+        uuid.UUID(made["branch_id"]),
+        [uuid.UUID(s) for s in made["service_ids"]],
+        [uuid.UUID(c) for c in made["counter_ids"]],
+        {uuid.UUID(c): [uuid.UUID(s) for s in ss] for c, ss in made["mapping"].items()},
+    )
 
 
 def connect_as(url: str, role: str, claims: dict[str, Any], autocommit: bool = True) -> psycopg.Connection[Any]:

@@ -25,7 +25,8 @@ from qms.apicall import call_api
 from qms.relay import CHANNEL, MAX_PAYLOAD, Relay, pack_batches
 
 
-# -- fixture data (owner inserts, independent of the admin and engine api) ------------------------------
+# -- fixture data: tenant, branch, service and counter through the api fixtures; tickets and events are
+# written raw (new_ticket, insert_event), so each test controls exactly which log rows the relay sees ------
 @dataclass
 class World:
     url: str
@@ -37,22 +38,14 @@ class World:
 
     def setup(self) -> World:
         with psycopg.connect(self.url, autocommit=True) as conn:
-            conn.execute(
-                "insert into qms.tenants (tenant_id, name, slug) values (%s, 'Acme', %s)",
-                (self.tenant_id, f"t-{self.tenant_id.hex[:12]}"),
-            )
-            conn.execute(
-                "insert into qms.branches (tenant_id, branch_id, name) values (%s, %s, 'Main')",
-                (self.tenant_id, self.branch_id),
-            )
-            conn.execute(
-                "insert into qms.services (tenant_id, service_id, branch_id, name, prefix) values (%s, %s, %s, 'Teller', 'A')",
-                (self.tenant_id, self.service_id, self.branch_id),
-            )
-            conn.execute(
-                "insert into qms.counters (tenant_id, counter_id, branch_id, name, status) values (%s, %s, %s, 'C1', 'available')",
-                (self.tenant_id, self.counter_id, self.branch_id),
-            )
+            row = conn.execute("select qms.create_tenant('Acme', %s)", (f"t-{uuid.uuid4().hex[:12]}",)).fetchone()
+            assert row is not None
+            self.tenant_id = row[0]
+            row = conn.execute("select tests.seed_branch(%s)", (self.tenant_id,)).fetchone()
+            assert row is not None
+            self.branch_id = uuid.UUID(row[0]["branch_id"])
+            self.service_id = uuid.UUID(row[0]["service_ids"][0])
+            self.counter_id = uuid.UUID(row[0]["counter_ids"][0])
         return self
 
     def new_ticket(self, conn: psycopg.Connection[Any]) -> uuid.UUID:
@@ -332,11 +325,12 @@ def test_two_sweepers_at_once_write_one_no_show_event_per_ticket(world: World) -
         # n overdue called tickets (each a counter of its own: one active ticket per counter)
         for i in range(n):
             ticket = world.new_ticket(owner)
-            counter = uuid.uuid4()
-            owner.execute(
-                "insert into qms.counters (tenant_id, counter_id, branch_id, name, status) values (%s, %s, %s, %s, 'available')",
-                (world.tenant_id, counter, world.branch_id, f"K{i}"),
-            )
+            row = owner.execute(
+                "select tests.add_counter(%s, %s, %s, %s)",
+                (world.tenant_id, world.branch_id, f"K{i}", [world.service_id]),
+            ).fetchone()
+            assert row is not None
+            counter = row[0]
             owner.execute(
                 "update qms.tickets set status = 'called', counter_id = %s, called_at = now() - interval '1 hour'"
                 " where ticket_id = %s",

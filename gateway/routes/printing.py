@@ -1,8 +1,8 @@
-"""The printed ticket: ``POST /apps/print/ticket`` with the form fields ``t=<ticket_id>.<secret>``, ``lang=id|en``,
-``paper=80|58``. A form post, so that the ticket's secret is never part of a URL (proxy access logs, history;
+"""The printed ticket: ``POST /apps/print/ticket`` with ``{"t": "<ticket_id>.<secret>", "lang": "id"|"en",
+"paper": "80"|"58"}``. A POST, so that the ticket's secret is never part of a URL (proxy access logs, history;
 docs/adr/0007-public-ticket-access.md).
 
-A kiosk posts the form into a hidden iframe and prints it (Chromium ``--kiosk-printing`` prints silently). The
+A kiosk puts the answer into a hidden iframe and prints it (Chromium ``--kiosk-printing`` prints silently). The
 page is rendered here from ``api.get_public_ticket`` (called anonymously, like the customer's status page: the
 ticket id and its secret are the only credential, and the answer has no PII) with a Jinja2 template; the QR code
 of the ticket's status page is an inline SVG made by segno, so printing needs nothing from the network. The
@@ -12,17 +12,18 @@ The route is registered before the ``/apps`` static mount."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel, Field
 
 from gateway import auth
 from gateway.db import Database
@@ -49,6 +50,16 @@ def parse_ticket_ref(t: str) -> tuple[str, str]:
     return ticket_id, secret
 
 
+ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]{1,300}$")
+
+
+def site_origin(request: Request) -> str:
+    """The origin customers reach the apps at: the posting page's ``Origin`` (the kiosk's own address, also
+    right behind a TLS-terminating proxy), else the request's base URL."""
+    origin = request.headers.get("origin", "")
+    return origin if ORIGIN.match(origin) else str(request.base_url).rstrip("/")
+
+
 def qr_svg(url: str) -> str:
     """The QR code of url as an inline <svg> element (black modules, no size: CSS sizes it)."""
     svg: str = segno.make(url, error="m").svg_inline(scale=1, border=2, omitsize=True, dark="#000")
@@ -62,35 +73,25 @@ def local_time(iso: str | None, timezone: str | None) -> str:
     return moment.astimezone(ZoneInfo(timezone or "UTC")).strftime("%d-%m-%Y %H:%M")
 
 
-LANGS = ("id", "en")
-PAPERS = ("80", "58")
-
-
-def _form_field(form: dict[str, list[str]], name: str, allowed: tuple[str, ...] | None = None) -> str:
-    values = form.get(name) or [""]
-    value = values[0] if allowed is None or values[0] else allowed[0]
-    if allowed is not None and value not in allowed:
-        raise ApiError(400, "INVALID_REQUEST", f"{name} must be one of {', '.join(allowed)}")
-    return value
+class PrintIn(BaseModel):
+    t: str = Field(max_length=200, description="<ticket_id>.<secret> from the ticket's status_url")
+    lang: Literal["id", "en"] = "id"
+    paper: Literal["80", "58"] = "80"
 
 
 @router.post("/apps/print/ticket", response_class=HTMLResponse)
-async def print_ticket(request: Request) -> HTMLResponse:
+async def print_ticket(body: PrintIn, request: Request) -> HTMLResponse:
     """The printable ticket (80 mm or 58 mm roll): number, service, branch, time, position, ETA and a QR code of
-    the status page. Form fields (application/x-www-form-urlencoded): ``t`` = ``<ticket_id>.<secret>`` from the
-    ticket's status_url, ``lang`` (id, en; default id), ``paper`` (80, 58; default 80).
+    the status page (at the posting page's origin).
     Errors: 404 TICKET_NOT_FOUND (unknown ticket, wrong secret, malformed t), 400 INVALID_REQUEST."""
-    form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=10)
-    t = _form_field(form, "t")
-    lang = _form_field(form, "lang", LANGS)
-    paper = _form_field(form, "paper", PAPERS)
+    t, lang, paper = body.t, body.lang, body.paper
     ticket_id, secret = parse_ticket_ref(t)
     db: Database = request.app.state.db
     _fn, text = await db.call(
         auth.context_for_claims(request, None), "get_public_ticket", {"ticket_id": ticket_id, "secret": secret}
     )
     ticket: dict[str, Any] = json.loads(text or "{}")
-    status_url = str(request.base_url).rstrip("/") + STATUS_PATH + t
+    status_url = site_origin(request) + STATUS_PATH + t
     html = TEMPLATES.get_template("print_ticket.html").render(
         ticket=ticket,
         lang=lang,

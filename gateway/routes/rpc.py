@@ -10,7 +10,6 @@ request's CPU. They stay out of the generated schema; ``/openapi.json`` document
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -19,7 +18,8 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
-from gateway import auth
+from gateway import auth, client_ip
+from gateway.config import Settings
 from gateway.db import Database
 from gateway.errors import ApiError
 from gateway.ratelimit import JoinLimits
@@ -44,14 +44,11 @@ def json_response(text: str | None) -> Response:
     return Response(text, media_type="application/json")
 
 
-async def parse_json_object(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
+def json_object(request: Request) -> dict[str, Any]:
+    """The body as parsed and checked by :class:`gateway.inputs.InputGuard`; ``{}`` when empty."""
+    body = request.state.json_body
+    if body is None:
         return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "INVALID_JSON", "the request body is not valid JSON", hint="Send a JSON object.") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "INVALID_JSON", "the request body must be a JSON object of named arguments")
     return body
@@ -66,10 +63,11 @@ def function_name(fn: str) -> str:
 async def rpc_post(request: Request) -> Response:
     check_profile(request, "content-profile")
     name = function_name(request.path_params["fn"])
-    args = await parse_json_object(request)
+    args = json_object(request)
     if name == "join_queue":
         limits: JoinLimits = request.app.state.join_limits
-        limits.check(request.client.host if request.client else "?", args.get("code"))
+        settings: Settings = request.app.state.settings
+        limits.check(client_ip.of_scope(request.scope, settings.trusted_proxies), args.get("code"))
     db: Database = request.app.state.db
     _f, text = await db.call(auth.request_context(request), name, args)
     return json_response(text)

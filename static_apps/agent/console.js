@@ -58,7 +58,7 @@ export function openConsole(ctx) {
       resync: refresh,
       onStatus: onStatus
     });
-    tickTimer = setInterval(renderQueue, 30000);
+    tickTimer = setInterval(render, 30000);
   }, showError);
 }
 
@@ -85,7 +85,21 @@ function bindOnce() {
   $('search').addEventListener('input', renderQueue);
   $('transfer-form').addEventListener('submit', submitTransfer);
   $('t-cancel').addEventListener('click', closeTransfer);
-  $('dialog').addEventListener('keydown', function (e) { if (e.key === 'Escape') closeTransfer(); });
+  $('dialog').addEventListener('keydown', function (e) {
+    if (e.key === 'Escape') closeTransfer();
+    if (e.key !== 'Tab') return;
+    // Keep the focus inside the dialog while it is open.
+    var items = $('transfer-form').querySelectorAll('select, textarea, button');
+    var first = items[0];
+    var last = items[items.length - 1];
+    if (e.shiftKey && document.activeElement === first) {
+      last.focus();
+      e.preventDefault();
+    } else if (!e.shiftKey && document.activeElement === last) {
+      first.focus();
+      e.preventDefault();
+    }
+  });
 }
 
 function scheduleRefresh() {
@@ -119,8 +133,24 @@ function serviceName(id) {
   return '';
 }
 
+// Live updates rebuild the buttons: a keyboard user keeps the focus on the same action of the same ticket.
 function render() {
   if (!c || !snap) return;
+  var el = document.activeElement;
+  var action = el && el.getAttribute ? el.getAttribute('data-action') : null;
+  renderAll();
+  if (action && !document.body.contains(el)) {
+    var twin = findTwin(action, el.getAttribute('aria-label'));
+    if (twin) twin.focus();
+  }
+}
+
+function findTwin(action, label) {
+  return label ? document.querySelector('[data-action="' + action + '"][aria-label="' + label + '"]')
+    : document.querySelector('#actions [data-action="' + action + '"]');
+}
+
+function renderAll() {
   var me = myCounter();
   var status = me ? me.status : null;
   Array.prototype.forEach.call(document.querySelectorAll('.presence .seg'), function (b) {
@@ -387,7 +417,9 @@ function closeTransfer() {
   var opener = transferTicket.opener;
   transferTicket = null;
   $('dialog').hidden = true;
-  if (opener && document.body.contains(opener)) opener.focus();
+  // The lists are re-rendered on every update: focus the opener's current twin.
+  if (opener && !document.body.contains(opener)) opener = findTwin('transfer', opener.getAttribute('aria-label'));
+  if (opener) opener.focus();
 }
 
 function submitTransfer(ev) {

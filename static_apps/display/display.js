@@ -23,6 +23,7 @@ var PAINTS_MAX = 500;
 // first snapshot replaces it.
 var CACHE_KEY = 'qms.display.board';
 var lastTop = null;  // the call that last made the big card flash
+var lastEventSeq = 0;
 
 var $ = function (id) { return document.getElementById(id); };
 var api = createApi({ app: 'display', onAuthLost: function (e) { problem(e); } });
@@ -111,8 +112,12 @@ function resync(reason) {
   return api.get('/api/display/snapshot', {
     branch_id: claims.branch_ids[0], area_id: claims.area_id || null, last_n: config.last_n
   }).then(function (snap) {
+    if (snap.as_of_seq < lastEventSeq) {
+      // Taken before an event the board has already applied: it would undo that event. Ask again.
+      return new Promise(function (r) { setTimeout(r, 200); }).then(function () { return resync(reason); });
+    }
     var known = {};
-    state.now.forEach(function (r) { known[r.ticket_id + r.called_at] = true; });
+    state.now.forEach(function (r) { known[r.ticket_id] = true; });
     var announceMissed = state.loaded && reason !== 'unknown-counter';
     state.now = snap.now_calling;
     state.recent = snap.recent;
@@ -128,7 +133,7 @@ function resync(reason) {
     }));
     if (announceMissed) {
       snap.now_calling.slice().reverse().forEach(function (r) {
-        if (!known[r.ticket_id + r.called_at] && r.status === 'called' &&
+        if (!known[r.ticket_id] && r.status === 'called' &&
             Date.now() - Date.parse(r.called_at) < 60000) {
           announce(r, 'call', null);
         }
@@ -140,6 +145,7 @@ function resync(reason) {
 
 function onEvent(env) {
   var p = env.payload || {};
+  lastEventSeq = env.seq;
   var received = performance.now();
   var kind = CALL_TYPES[env.type];
   if (kind && !(p.counter_id in state.counters)) {
@@ -221,6 +227,7 @@ function markPaint(env, received) {
 function render() {
   var top = state.now[0] || null;
   $('empty').hidden = !!top || !state.loaded;
+  $('empty').textContent = t(state.recent.length ? 'display.idle' : 'display.empty');
   $('now-card').hidden = !top;
   if (top) {
     $('now-number').textContent = top.ticket_number;

@@ -232,54 +232,41 @@ function showTicket(tk) {
 
 // -- printing -------------------------------------------------------------------------------------------
 // Online: the server renders the ticket (POST /apps/print/ticket: the secret travels in the body, never in a
-// URL); a hidden iframe receives it and prints it, and its QR code is copied onto the screen (a kiosk without a
-// working printer still hands out the QR).
+// URL); the page goes into a hidden iframe (srcdoc, so its links resolve against the kiosk's address) that is
+// printed, and its QR code is copied onto the screen (a kiosk without a working printer still hands out the QR).
 function printOnline(tk) {
   var ref = (tk.statusUrl || '').split('#t=')[1];
   if (!ref) { printFailed(); return; }
-  ['print-frame', 'print-form'].forEach(function (id) { var old = $(id); if (old) old.parentNode.removeChild(old); });
-  var frame = document.createElement('iframe');
-  frame.id = 'print-frame';
-  frame.name = 'print-frame';
-  frame.title = 'print';
-  frame.setAttribute('aria-hidden', 'true');
-  frame.tabIndex = -1;
-  frame.style.cssText = 'position:absolute;width:80mm;height:10px;left:-9999px;top:0;border:0;';
-  document.body.appendChild(frame);
-  var started = Date.now();
-  frame.addEventListener('load', function wait() {
-    var doc = frame.contentDocument;
-    if (doc && doc.URL === 'about:blank') return;
-    if (!doc || !doc.querySelector('.ticket')) { printFailed(); return; }
-    if (doc.body.getAttribute('data-ready') !== '1' && Date.now() - started < 5000) { setTimeout(wait, 50); return; }
-    var svg = doc.querySelector('.ticket-qr svg');
-    if (svg && state.lastTicket === tk) {
-      $('ticket-qr').appendChild(document.importNode(svg, true));
-      $('ticket-qr-box').hidden = false;
-    }
-    try {
+  fetch('/apps/print/ticket', {method: 'POST', cache: 'no-store', headers: {'Content-Type': 'application/json'},
+    body: JSON.stringify({t: ref, lang: getLang(), paper: String(cfg('paper'))})}).then(function (res) {
+    if (!res.ok) throw new Error('print page ' + res.status);
+    return res.text();
+  }).then(function (html) {
+    var old = $('print-frame');
+    if (old) old.parentNode.removeChild(old);
+    var frame = document.createElement('iframe');
+    frame.id = 'print-frame';
+    frame.title = 'print';
+    frame.setAttribute('aria-hidden', 'true');
+    frame.tabIndex = -1;
+    frame.style.cssText = 'position:absolute;width:80mm;height:10px;left:-9999px;top:0;border:0;';
+    var started = Date.now();
+    frame.addEventListener('load', function wait() {
+      var doc = frame.contentDocument;
+      if (!doc || !doc.querySelector('.ticket')) return;
+      if (doc.body.getAttribute('data-ready') !== '1' && Date.now() - started < 5000) { setTimeout(wait, 50); return; }
+      var svg = doc.querySelector('.ticket-qr svg');
+      if (svg && state.lastTicket === tk) {
+        $('ticket-qr').appendChild(document.importNode(svg, true));
+        $('ticket-qr-box').hidden = false;
+      }
       frame.contentWindow.focus();
       frame.contentWindow.print();
       state.prints += 1;
-    } catch (e) {
-      printFailed();
-    }
-  });
-  var form = document.createElement('form');
-  form.id = 'print-form';
-  form.method = 'post';
-  form.action = '/apps/print/ticket';
-  form.target = 'print-frame';
-  form.hidden = true;
-  [['t', ref], ['lang', getLang()], ['paper', String(cfg('paper'))]].forEach(function (pair) {
-    var input = document.createElement('input');
-    input.type = 'hidden';
-    input.name = pair[0];
-    input.value = pair[1];
-    form.appendChild(input);
-  });
-  document.body.appendChild(form);
-  form.submit();
+    });
+    frame.srcdoc = html;
+    document.body.appendChild(frame);
+  }).catch(printFailed);
 }
 
 // Offline: the kiosk prints the local ticket itself (print.css, loaded with the page, lays it out).

@@ -22,16 +22,16 @@ def apps_gateway(test_dbs: TestDatabases, tmp_path_factory: pytest.TempPathFacto
     """The gateway serving /apps, /rpc, /auth and /realtime on a database of its own for the session, with the
     event relay running (in a thread), so realtime clients get the engine's events."""
     with test_dbs.database() as url:
+        gw = start_gateway(url, tmp_path_factory.mktemp("apps-gw"))
         relay = Relay(url)
         thread = threading.Thread(target=relay.run, name="apps-relay", daemon=True)
         thread.start()
-        gw = start_gateway(url, tmp_path_factory.mktemp("apps-gw"))
         try:
             yield gw
         finally:
-            stop_gateway(gw)
             relay.stop()
             thread.join(10)
+            stop_gateway(gw)
 
 
 @pytest.fixture
@@ -39,13 +39,15 @@ def floor(apps_gateway: Gateway) -> Floor:
     return seed_floor(apps_gateway)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is open its event loop counts as running in this thread,
+# so a later test of another suite in the same xdist worker could not call asyncio.run().
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (Debian package chromium)")

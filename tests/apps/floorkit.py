@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page
+from playwright.sync_api import Frame, Page
 
 from tests.gateway.gwkit import PASSWORD, Gateway, Tenant, login, make_tenant
 
@@ -137,7 +137,7 @@ _QR_PIXELS = """async (sel) => {
 }"""
 
 
-def decode_qr(page: Page, selector: str) -> list[str]:
+def decode_qr(page: Page | Frame, selector: str) -> list[str]:
     """The texts of the QR codes in the SVG element at selector, rendered by the browser and read by zxing-cpp."""
     import zxingcpp
 

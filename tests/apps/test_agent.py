@@ -41,7 +41,7 @@ def ticket(floor: Floor, ticket_id: str) -> dict[str, Any]:
 
 
 def test_serve_a_ticket_from_login_to_complete(page: Page, floor: Floor) -> None:
-    first = issue(floor)
+    first, second = issue(floor), issue(floor)
     login(page, floor)
     pick(page, "Loket 1")
     expect(page.locator("#queue")).to_contain_text(first["ticket_number"])
@@ -53,6 +53,8 @@ def test_serve_a_ticket_from_login_to_complete(page: Page, floor: Floor) -> None
     screenshots(page, "agent-console")
     call.dblclick()
     expect(page.locator("#active-number")).to_have_text(first["ticket_number"])
+    assert ticket(floor, second["ticket_id"])["status"] == "waiting", "a double click calls once"
+    assert [c["action"] for c in page.evaluate("window.qmsConsole.commands")] == ["presence", "call_next"]
     assert sorted(b.get_attribute("data-action") or "" for b in page.locator("#actions button").all()) == [
         "mark_no_show",
         "recall",
@@ -72,6 +74,7 @@ def test_a_wrong_password_is_refused_in_words(page: Page, floor: Floor) -> None:
     expect(page.get_by_role("alert")).to_have_text("E-mail, kata sandi atau kode organisasi salah.")
     expect(page.locator("#screen-login")).to_be_visible()
     expect(page.get_by_label("Kata sandi")).to_be_focused()
+    screenshots(page, "agent-login-error")
 
 
 def test_an_agent_sees_and_operates_only_the_counters_of_its_branches(page: Page, floor: Floor) -> None:
@@ -113,10 +116,18 @@ def test_transfer_hold_unhold_no_show_and_cancel(page: Page, floor: Floor) -> No
 
     page.get_by_role("button", name="Panggil berikutnya").click()
     expect(page.locator("#active-number")).to_have_text(first["ticket_number"])
-    page.locator("#actions").get_by_role("button", name="Pindahkan").click()
+    opener = page.locator("#actions").get_by_role("button", name="Pindahkan")
+    opener.click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
     expect(page.get_by_label("Ke layanan")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(opener).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Ke layanan")).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(dialog.get_by_role("button", name="Pindahkan")).to_be_focused()
     dialog.get_by_role("button", name="Pindahkan").click()
     expect(dialog.get_by_role("alert")).to_have_text("Pilih layanan atau loket tujuan.")
     page.get_by_label("Ke layanan").select_option(label="Customer Service")

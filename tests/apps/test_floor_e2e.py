@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
-from tests.apps.floorkit import Floor
+from tests.apps.floorkit import Floor, screenshots
 
 pytestmark = pytest.mark.browser
 
@@ -71,4 +71,6 @@ def test_kiosk_to_agent_to_display(context: BrowserContext, floor: Floor) -> Non
     agent.get_by_role("button", name="Selesai").click()
     expect(agent.locator("#no-active")).to_be_visible()
     expect(display.locator("#recent .num")).to_have_text(["A-001"])
+    expect(display.locator("#empty")).to_have_text("Menunggu panggilan berikutnya")
+    screenshots(display, "display-after-service")
     assert not errors, errors

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.apps.floorkit import Floor
+from tests.apps.floorkit import Floor, screenshots
 from tests.apps.test_kiosk import open_kiosk
 
 pytestmark = pytest.mark.browser
@@ -34,6 +34,7 @@ def test_offline_tickets_sync_exactly_once_across_a_reload_and_a_lost_answer(pag
     expect(page.locator("#ticket-offline")).to_be_visible()
     expect(page.locator("#print-area .ticket-number")).to_have_text("L-001")
     page.wait_for_function("(window.__prints || []).length === 1")
+    screenshots(page, "kiosk-offline-ticket")
     page.get_by_role("button", name="Selesai").click()
     assert take(page, "Customer Service") == "L-002"
     expect(page.locator("#health")).to_have_attribute("data-state", "offline")
