@@ -131,10 +131,10 @@ def test_an_agent_token_gets_nothing_from_the_console_and_403_from_the_api(page:
     for fn, args in (("list_users", {}), ("create_branch", {"name": "X"}), ("list_audit_logs", {})):
         with floor.api("agent") as c:
             r = c.post(f"/rpc/{fn}", json=args)
-        assert r.status_code == 403 and r.json()["code"] == "42501", (fn, r.text)
+        assert r.status_code == 403 and r.json()["code"] == "PERMISSION_DENIED", (fn, r.text)
     with floor.api("agent") as c:
         r = c.post(f"/api/users/{floor.tenant.users['agent']}/password", json={"password": "long-enough-1"})
-    assert r.status_code == 403 and r.json()["code"] == "42501", r.text
+    assert r.status_code == 403 and r.json()["code"] == "PERMISSION_DENIED", r.text
 
 
 def test_a_supervisor_sees_the_console_without_its_controls(page: Page, floor: Floor) -> None:
