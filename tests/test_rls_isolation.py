@@ -247,6 +247,7 @@ TEXT_SAMPLES = {
     "kind": "kiosk",
     "email": "probe@example.test",
     "display_name": "Probe",
+    "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA",
 }
 # Parameters whose default is no valid call: sampled even though they have a default.
 DEFAULTED_SAMPLES: dict[str, Any] = {"policy": {"priority_ratio": 3}}
