@@ -46,7 +46,9 @@ def test_customer_joins_from_the_link_follows_the_queue_and_cancels(page: Page, 
     expect(page.locator("#number")).to_have_text("A-002")
     assert "#t=" in page.url
     expect(page.locator("#position")).to_have_text("1 orang di depan Anda")
-    rows = floor.tenant.sql("select channel from qms.tickets where ticket_number = 'A-002'")
+    rows = floor.tenant.sql(
+        "select channel from qms.tickets where tenant_id = %s and ticket_number = 'A-002'", (floor.tenant.tenant_id,)
+    )
     assert rows == [("web",)]
     floor.rpc("set_counter_status", role="agent", counter_id=floor.counters["Loket 1"], status="available")
     called = floor.rpc("call_next", role="agent", counter_id=floor.counters["Loket 1"])
