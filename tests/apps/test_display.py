@@ -224,8 +224,10 @@ def test_a_tap_enables_sound_when_autoplay_is_blocked(playwright: Playwright, fl
     try:
         page = browser.new_page(viewport={"width": 1280, "height": 720})
         page.goto(floor.device_url("display"))
+        page.wait_for_timeout(3000)  # no check before the board asked for sound: a check is a gesture
         overlay = page.get_by_role("button", name="Ketuk untuk mengaktifkan suara")
         expect(overlay).to_be_visible()
+        expect(overlay).to_be_focused()
         screenshots(page, "display-sound-overlay")
         overlay.click()
         expect(overlay).to_be_hidden()
