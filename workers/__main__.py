@@ -20,8 +20,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     stop = threading.Event()
     runner.install_signal_handlers(stop)
-    runner.log_event("worker.started", jobs=["sweep_no_shows", "purge_idempotency_keys"])
-    runner.run(args.database_url, [sweeper.job(args.sweep_interval), retention.job()], stop)
+    runner.log_event("worker.started", jobs=["sweep_no_shows", "purge_idempotency_keys", "purge_notification_data"])
+    jobs = [sweeper.job(args.sweep_interval), retention.job(), retention.notifications_job()]
+    runner.run(args.database_url, jobs, stop)
     runner.log_event("worker.stopped")
 
 

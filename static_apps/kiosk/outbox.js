@@ -28,9 +28,11 @@ export function enqueue(prefix, request, serviceName) {
   if (seq.day !== today()) seq = {day: today(), n: 0};
   seq.n += 1;
   save(SEQ, seq);
+  var number = (prefix || 'L') + '-' + ('00' + seq.n).slice(-3);
   var entry = {
-    local_number: (prefix || 'L') + '-' + ('00' + seq.n).slice(-3),
-    request: request,
+    local_number: number,
+    // The synced ticket keeps the printed number (create_ticket's offline_number).
+    request: Object.assign({}, request, {offline_number: number}),
     service_name: serviceName,
     queued_at: new Date().toISOString()
   };

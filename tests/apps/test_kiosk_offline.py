@@ -71,11 +71,11 @@ def test_offline_tickets_sync_exactly_once_across_a_reload_and_a_lost_answer(pag
         "select ticket_number, channel from qms.tickets where tenant_id = %s order by created_at",
         (floor.tenant.tenant_id,),
     )
-    assert rows == [("A-001", "kiosk"), ("B-001", "kiosk")]
+    assert rows == [("L-001", "kiosk"), ("L-002", "kiosk")]
     synced = page.evaluate("JSON.parse(localStorage.getItem('qms.kiosk.synced'))")
     assert [(s["local_number"], s["ticket_number"], s["error"]) for s in synced] == [
-        ("L-001", "A-001", None),
-        ("L-002", "B-001", None),
+        ("L-001", "L-001", None),
+        ("L-002", "L-002", None),
     ]
     assert [s["request_id"] for s in synced] == [e["request"]["request_id"] for e in outbox]
     # Online again: the next ticket is a server ticket, and nothing is sent twice.
