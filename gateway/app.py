@@ -25,10 +25,11 @@ from gateway.config import ConfigError, Settings
 from gateway.db import Database
 from gateway.errors import ApiError
 from gateway.inputs import InputGuard
-from gateway.middleware import Envelope
+from gateway.middleware import Envelope, share
+from gateway.ratelimit import JoinLimits
 from gateway.realtime import Hub, PsycopgListenBackend
+from gateway.routes import admin, health, printing, realtime, rest, rpc, webhooks
 from gateway.routes import auth as auth_routes
-from gateway.routes import health, printing, realtime, rest, rpc, webhooks
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,6 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.hub = hub
+    app.state.join_limits = JoinLimits(
+        share(settings.join_limit_per_ip, settings.workers), share(settings.join_limit_per_branch, settings.workers)
+    )
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
@@ -138,7 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # part of a cheap request's CPU), and none of ours has include-time settings (prefix, dependencies).
     app.router.routes[0:0] = rpc.ROUTES
     # printing's /apps/print/ticket comes before the /apps static mount below, which would otherwise answer it.
-    for router in (auth_routes.router, rest.router, realtime.router, health.router, webhooks.router, printing.router):
+    routers = (auth_routes.router, admin.router, rest.router, realtime.router, health.router, webhooks.router)
+    for router in (*routers, printing.router):
         app.router.routes.extend(router.routes)
     static = _static_dir(settings)
     if static is not None:

@@ -59,6 +59,9 @@ class Settings:
     cors_origins: list[str] = field(default_factory=list)
     rate_limit_per_ip: int = 1200
     rate_limit_per_tenant: int = 12000
+    # anonymous joins (api.join_queue) per minute, per client IP and per branch (gateway.ratelimit.JoinLimits)
+    join_limit_per_ip: int = 10
+    join_limit_per_branch: int = 300
     access_ttl_seconds: int = 900
     refresh_ttl_seconds: int = 30 * 24 * 3600
     device_ttl_seconds: int = 365 * 24 * 3600
@@ -112,6 +115,8 @@ class Settings:
             cors_origins=origins,
             rate_limit_per_ip=_int("QMS_RATE_LIMIT_PER_IP", 1200),
             rate_limit_per_tenant=_int("QMS_RATE_LIMIT_PER_TENANT", 12000),
+            join_limit_per_ip=_int("QMS_JOIN_LIMIT_PER_IP", 10),
+            join_limit_per_branch=_int("QMS_JOIN_LIMIT_PER_BRANCH", 300),
             access_ttl_seconds=_int("QMS_ACCESS_TTL_SECONDS", 900),
             refresh_ttl_seconds=_int("QMS_REFRESH_TTL_SECONDS", 30 * 24 * 3600),
             device_ttl_seconds=_int("QMS_DEVICE_TTL_SECONDS", 365 * 24 * 3600),

@@ -62,9 +62,9 @@ class Envelope:
         self.app = app
         self.settings = settings
         # In-memory buckets are per process: with N workers each enforces 1/N of the limit (docs/http.md).
-        share = max(workers, 1)
-        self.per_ip = RateLimiter(_share(settings.rate_limit_per_ip, share))
-        self.per_tenant = RateLimiter(_share(settings.rate_limit_per_tenant, share))
+        n = max(workers, 1)
+        self.per_ip = RateLimiter(share(settings.rate_limit_per_ip, n))
+        self.per_tenant = RateLimiter(share(settings.rate_limit_per_tenant, n))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -142,7 +142,7 @@ class Envelope:
         )
 
 
-def _share(limit: int, workers: int) -> int:
+def share(limit: int, workers: int) -> int:
     """A worker's part of a per-minute limit (0 stays 0: disabled)."""
     return 0 if limit <= 0 else max(1, -(-limit // workers))
 

@@ -23,6 +23,7 @@ from qms.passwords import set_password
 SLUG = "demo"
 TENANT_NAME = "Demo Bank"
 BRANCH_NAME = "Demo Bank — Main Branch"
+BRANCH_CODE = "MAIN"  # the join link is /apps/public/#b=<SLUG>.<BRANCH_CODE>
 TIMEZONE = "Asia/Jakarta"
 LOGINS_FILE = "demo.json"
 
@@ -87,7 +88,7 @@ def seed(url: str, data_dir: Path) -> DemoInfo | None:
         def call(fn: str, **args: Any) -> Any:
             return call_api(conn, fn, admin, **args)
 
-        branch_id = _id(call("create_branch", name=BRANCH_NAME, timezone=TIMEZONE, code="MAIN"), "branch_id")
+        branch_id = _id(call("create_branch", name=BRANCH_NAME, timezone=TIMEZONE, code=BRANCH_CODE), "branch_id")
         area = call("create_area", branch_id=branch_id, name="Main hall")
         info = DemoInfo(tenant_id=tenant_id, branch_id=branch_id, area_id=_id(area, "area_id"))
         by_prefix: dict[str, str] = {}

@@ -236,12 +236,16 @@ def banner(base: str, url: str, psql: str, info: demo.DemoInfo | None, data_dir:
         f"  gateway     {base}/",
         f"  API docs    {base}/docs   (OpenAPI: {base}/openapi.json)",
         f"  apps        {base}/apps/kiosk/  {base}/apps/agent/  {base}/apps/display/  {base}/apps/admin/",
+        f"              {base}/apps/live/ (supervisor's live floor)",
         f"  health      {base}/healthz",
         f"  psql        {psql} '{url}'   (or: qms db psql --data-dir {data_dir})",
     ]
     if info:
         lines.append(f"  demo tenant `{demo.SLUG}`, branch {demo.BRANCH_NAME} ({info.branch_id}); logins:")
         lines += [f"    {x['role']:<10} {x['email']:<24} {x['password']}" for x in info.logins]
+        lines.append(
+            f"  join link   {base}/apps/public/#b={demo.SLUG}.{demo.BRANCH_CODE}   (customers take a number here)"
+        )
         lines.append(f"  kiosk device {info.devices.get('kiosk')}, display device {info.devices.get('display')}")
         lines.append(f"  (a device's token and start page: qms device token --tenant demo <device> --base-url {base})")
         lines.append(f"  (kept in {data_dir / demo.LOGINS_FILE}; a token: qms token issue --tenant demo --role agent)")

@@ -288,6 +288,7 @@ TEXT_SAMPLES = {
     "kind": "kiosk",
     "email": "probe@example.test",
     "display_name": "Probe",
+    "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA",
 }
 # Bearer handles that are uuids (the unsubscribe link's token): like a secret, a caller uses its own.
 OWN_UUIDS = frozenset({"token"})

@@ -16,6 +16,7 @@ from gateway import auth, client_ip
 from gateway.config import Settings
 from gateway.db import Database
 from gateway.errors import ApiError
+from gateway.routes.printing import qr_svg
 
 router = APIRouter(tags=["auth"])
 
@@ -54,6 +55,9 @@ class DeviceTokenOut(BaseModel):
     device_id: str
     branch_id: str
     area_id: str | None = None
+    kind: str | None = None
+    start_url: str = Field(description="the device's start URL with its token: /apps/<kind>/#token=<token>")
+    qr_svg: str = Field(description="QR code (inline SVG) of the absolute start URL, for pairing the device")
 
 
 def _deps(request: Request) -> tuple[Settings, Database]:
@@ -203,7 +207,8 @@ async def logout(body: RefreshIn, request: Request) -> Response:
 
 @router.post("/api/devices/{device_id}/token", response_model=DeviceTokenOut, tags=["admin"])
 async def device_token(device_id: uuid.UUID, request: Request) -> DeviceTokenOut:
-    """Issue a device (kiosk/display) token. Admins only; revoke it with api.update_device."""
+    """Issue a device (kiosk/display) token with its start URL and a QR code of it (pairing: open the URL on the
+    device once). Admins only; revoke it with api.update_device."""
     settings, db = _deps(request)
     ctx = auth.request_context(request)
     _fn, text = await db.call(ctx, "auth_device_token_claims", {"device_id": str(device_id)})
@@ -219,10 +224,14 @@ async def device_token(device_id: uuid.UUID, request: Request) -> DeviceTokenOut
     if info.get("area_id"):
         claims["area_id"] = info["area_id"]
     token, ttl = auth.issue_access(settings, claims, settings.device_ttl_seconds)
+    start_url = f"/apps/{info.get('kind')}/#token={token}"
     return DeviceTokenOut(
         token=token,
         expires_in=ttl,
         device_id=info["device_id"],
         branch_id=info["branch_id"],
         area_id=info.get("area_id"),
+        kind=info.get("kind"),
+        start_url=start_url,
+        qr_svg=qr_svg(str(request.base_url).rstrip("/") + start_url),
     )

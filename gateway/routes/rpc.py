@@ -18,9 +18,11 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
-from gateway import auth
+from gateway import auth, client_ip
+from gateway.config import Settings
 from gateway.db import Database
 from gateway.errors import ApiError
+from gateway.ratelimit import JoinLimits
 
 SCHEMAS = ("api", "public")
 # Query parameters PostgREST reserves for shaping the result; accepted and ignored on GET.
@@ -62,6 +64,10 @@ async def rpc_post(request: Request) -> Response:
     check_profile(request, "content-profile")
     name = function_name(request.path_params["fn"])
     args = json_object(request)
+    if name == "join_queue":
+        limits: JoinLimits = request.app.state.join_limits
+        settings: Settings = request.app.state.settings
+        limits.check(client_ip.of_scope(request.scope, settings.trusted_proxies), args.get("code"))
     db: Database = request.app.state.db
     _f, text = await db.call(auth.request_context(request), name, args)
     return json_response(text)

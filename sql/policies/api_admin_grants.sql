@@ -30,7 +30,9 @@ begin
             ('api.device_heartbeat()', 'qms_device'),
             ('api.set_policy(uuid, uuid, jsonb)', 'qms_admin'),
             ('api.get_policy(uuid, uuid)', 'qms_admin, qms_supervisor, qms_agent'),
-            ('api.list_audit_logs(timestamptz, timestamptz, text, text, integer)', 'qms_admin, qms_supervisor'),
+            ('api.list_audit_logs(timestamptz, timestamptz, text, text, integer, text)', 'qms_admin, qms_supervisor'),
+            ('api.set_user_password(uuid, text)', 'qms_admin'),
+            ('api.explain_policy(uuid, uuid)', 'qms_admin, qms_supervisor'),
             ('api.get_tenant()', 'qms_admin, qms_supervisor, qms_agent'),
             ('api.update_tenant(text, jsonb, jsonb, jsonb)', 'qms_admin')
         ) as g (fn, roles)

@@ -1,4 +1,5 @@
-// The customer's status page, opened from the ticket's QR code: /apps/public/#t=<ticket_id>.<secret>.
+// The customer's status page, opened from the ticket's QR code: /apps/public/#t=<ticket_id>.<secret>; the
+// join page (/apps/public/#b=<join code>) is join.js, loaded only then. sw.js keeps the shell for offline use.
 // Anonymous (no token, no PII): api.get_public_ticket every 4 s while the ticket is active (every 15 s when the
 // page is in the background), api.cancel_public_ticket to cancel. The last answer is kept in localStorage, so
 // a reload or a lost connection still shows the last known state, marked as such.
@@ -104,7 +105,11 @@ function start() {
   applyPrefs('public');
   translate(document);
   languagePicker($('lang'), function () { render(); });
-  if (!ref) { message('public.no_ticket'); return; }
+  if (!ref) {
+    if (/(?:^#|&)b=/.test(location.hash)) { import('./join.js').then(function (m) { m.startJoin(api); }); return; }
+    message('public.no_ticket');
+    return;
+  }
   try {
     var saved = JSON.parse(localStorage.getItem(storeKey()) || 'null');
     if (saved) { state.ticket = saved.ticket; state.fetchedAt = saved.fetched_at; render(); }
@@ -123,3 +128,4 @@ function start() {
 }
 
 start();
+if ('serviceWorker' in navigator) navigator.serviceWorker.register('sw.js').catch(function () { /* no offline shell */ });

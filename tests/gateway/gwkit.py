@@ -113,6 +113,8 @@ def start_gateway(db_url: str, tmp: Path, *, workers: int = 1, **env: str) -> Ga
         "QMS_REALTIME_RECHECK_SECONDS": "2",
         "QMS_RATE_LIMIT_PER_IP": "100000",
         "QMS_RATE_LIMIT_PER_TENANT": "100000",
+        "QMS_JOIN_LIMIT_PER_IP": "100000",
+        "QMS_JOIN_LIMIT_PER_BRANCH": "100000",
         **env,
     }
     with log_path.open("wb") as fh:

@@ -1,6 +1,7 @@
 -- api.list_audit_logs: read the tenant's audit trail, newest first.
 -- Filters: from_ts <= created_at < to_ts, actor (actor_sub, exact), action (exact, or a family: 'branch'
--- matches 'branch.create' and 'branch.update'), at most max_rows (1..1000). Branch-scoped callers see only
+-- matches 'branch.create' and 'branch.update'), target (a target_type such as 'ticket', or one target_id),
+-- at most max_rows (1..1000). Branch-scoped callers see only
 -- entries about objects of their branches (the object's branch_id in before/after).
 -- Errors: PT403 FORBIDDEN, PT401 TENANT_REQUIRED, PT400 INVALID_MAX_ROWS / INVALID_RANGE. Read-only.
 create or replace function api.list_audit_logs(
@@ -8,7 +9,8 @@ create or replace function api.list_audit_logs(
     to_ts timestamptz default null,
     actor text default null,
     action text default null,
-    max_rows integer default 100
+    max_rows integer default 100,
+    target text default null
 ) returns jsonb
     language plpgsql stable
 as $$
@@ -41,6 +43,8 @@ begin
               and (list_audit_logs.actor is null or l.actor_sub = list_audit_logs.actor)
               and (list_audit_logs.action is null or l.action = list_audit_logs.action
                    or starts_with(l.action, list_audit_logs.action || '.'))
+              and (list_audit_logs.target is null or l.target_type = list_audit_logs.target
+                   or l.target_id = list_audit_logs.target)
               and (v_scope is null
                    or coalesce(l.after ->> 'branch_id', l.before ->> 'branch_id') = any (v_scope::text[]))
             order by l.created_at desc, l.seq desc
@@ -48,6 +52,7 @@ begin
         ) e), '[]'::jsonb);
 end
 $$;
-comment on function api.list_audit_logs(timestamptz, timestamptz, text, text, integer) is
-    'Audit entries of the caller''s tenant, newest first, filtered by time, actor and action (admin, supervisor). '
+comment on function api.list_audit_logs(timestamptz, timestamptz, text, text, integer, text) is
+    'Audit entries of the caller''s tenant, newest first, filtered by time, actor, action and target (type or id) '
+    '(admin, supervisor). '
     'PT400 INVALID_MAX_ROWS/INVALID_RANGE.';

@@ -40,10 +40,12 @@ begin
         perform qms.fail_counter_unreachable(v_tenant, set_counter_status.counter_id);
     end if;
     perform qms.require_counter_use(v_counter.branch_id, v_counter.counter_id);
-    -- A supervisor or admin changing a counter is an intervention on the floor: audited.
+    -- A supervisor or admin changing a counter is an intervention on the floor: audited (with the branch, so
+    -- branch-scoped readers of the audit log see it).
     if qms.current_role_name() in ('qms_supervisor', 'qms_admin') then
         perform qms.audit_write('counter.status', 'counter', v_counter.counter_id::text,
-                                jsonb_build_object('status', v_before), jsonb_build_object('status', v_counter.status));
+                                jsonb_build_object('status', v_before, 'branch_id', v_counter.branch_id),
+                                jsonb_build_object('status', v_counter.status, 'branch_id', v_counter.branch_id));
     end if;
     return qms.idempotency_finish(set_counter_status.request_id, jsonb_build_object(
         'counter_id', v_counter.counter_id, 'tenant_id', v_counter.tenant_id, 'branch_id', v_counter.branch_id,

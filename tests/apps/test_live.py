@@ -1,0 +1,74 @@
+"""The supervisor's live floor in headless Chromium: a new ticket shows in the waiting count within 5 s (from
+the realtime event, not a reload), a force-transfer with a reason and a counter put on break are applied, and
+the transfer appears in the admin console's audit viewer with the supervisor as actor."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.apps.floorkit import Floor, screenshots
+from tests.apps.test_admin import admin_login, js_css_weight
+
+pytestmark = pytest.mark.browser
+
+
+def live_login(page: Page, floor: Floor) -> None:
+    page.goto(floor.app_url("live"))
+    page.fill("#tenant", floor.tenant.slug)
+    page.fill("#email", floor.email("supervisor"))
+    page.fill("#password", floor.password)
+    page.get_by_role("button", name="Masuk").click()
+
+
+def waiting(page: Page, floor: Floor, service: str):  # type: ignore[no-untyped-def]
+    return page.locator(f'[data-waiting="{floor.services[service]}"]')
+
+
+def test_live_floor_counts_intervenes_and_the_audit_shows_it(page: Page, floor: Floor) -> None:
+    live_login(page, floor)
+    expect(waiting(page, floor, "Teller")).to_have_text("0")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    loads = page.evaluate("window.qmsLive.applied")
+    with floor.api("agent") as c:
+        for _ in range(2):
+            r = c.post("/rpc/create_ticket", json={"service_id": floor.services["Teller"]})
+            assert r.status_code == 200, r.text
+    expect(waiting(page, floor, "Teller")).to_have_text("2", timeout=5000)
+    assert page.evaluate("window.qmsLive.applied") >= loads + 2  # applied from events, not from a snapshot
+    expect(page.locator("#waiting")).to_contain_text("A-001")
+
+    page.locator("#waiting tr", has_text="A-001").get_by_role("button", name="Alihkan").click()
+    page.select_option("#act-target", label="Layanan: Customer Service")
+    page.locator("#act").get_by_role("button", name="Alihkan").click()
+    expect(page.locator("#act .form-error")).to_have_text(re.compile("Isi alasan"))
+    page.fill("#act-reason", "needs an account officer")
+    page.locator("#act").get_by_role("button", name="Alihkan").click()
+    expect(page.locator("#act")).to_be_hidden()
+    expect(waiting(page, floor, "Teller")).to_have_text("1")
+    expect(waiting(page, floor, "Customer Service")).to_have_text("1")
+
+    page.locator("#counters tr", has_text="Loket 1").get_by_role("button", name="Istirahatkan").click()
+    expect(page.locator("#counters tr", has_text="Loket 1")).to_contain_text("Istirahat")
+    screenshots(page, "live-floor")
+    status = floor.tenant.sql("select status from qms.counters where counter_id = %s", (floor.counters["Loket 1"],))
+    assert status == [("break",)]
+
+    admin_login(page, floor, "supervisor")
+    page.get_by_role("link", name="Log audit").click()
+    page.fill("#audit-filter-target", "ticket")
+    page.get_by_role("button", name="Terapkan").click()
+    row = page.locator("#audit-rows tr", has_text="ticket.transfer")
+    expect(row).to_contain_text("(supervisor)")
+    expect(row).to_contain_text("service_id")
+    page.fill("#audit-filter-target", "counter")
+    page.get_by_role("button", name="Terapkan").click()
+    expect(page.locator("#audit-rows")).to_contain_text("break")
+    screenshots(page, "admin-audit-transfer")
+
+
+def test_live_floor_weight(page: Page, floor: Floor) -> None:
+    weight = js_css_weight(page, lambda: live_login(page, floor), "[data-waiting]")
+    assert 0 < weight <= 150 * 1024, weight
