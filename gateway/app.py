@@ -26,8 +26,8 @@ from gateway.db import Database
 from gateway.errors import ApiError
 from gateway.middleware import Envelope
 from gateway.realtime import Hub, PsycopgListenBackend
+from gateway.routes import analytics, health, realtime, rest, rpc
 from gateway.routes import auth as auth_routes
-from gateway.routes import health, realtime, rest, rpc
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -128,7 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # being included: an included router is matched through per-route wrappers on every request (a good
     # part of a cheap request's CPU), and none of ours has include-time settings (prefix, dependencies).
     app.router.routes[0:0] = rpc.ROUTES
-    for router in (auth_routes.router, rest.router, realtime.router, health.router):
+    for router in (auth_routes.router, rest.router, analytics.router, realtime.router, health.router):
         app.router.routes.extend(router.routes)
     static = _static_dir(settings)
     if static is not None:

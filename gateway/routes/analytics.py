@@ -1,0 +1,99 @@
+"""Analytics routes (US-ANALYT-002/004/005): ``GET /api/analytics/kpi`` maps onto ``api.kpi``;
+``GET /api/analytics/export`` streams the drill-down (``api.kpi_tickets``) as CSV, page by page (keyset paging
+on ``after_ticket_id``, one short transaction per page), with a stable header and timestamps in branch time.
+Errors of the first page (bad range, another tenant's branch, …) come back as the usual JSON error body."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
+
+from gateway import auth
+from gateway.db import Database, RequestContext
+from gateway.routes.rest import ERRORS, call
+
+router = APIRouter(prefix="/api/analytics", tags=["analytics"])
+
+FILTERS = ("from_date", "to_date", "branch_id", "service_id", "priority_class", "channel")
+EXPORT_PAGE = 2000
+# The CSV header: fixed order, never derived from the data, so spreadsheets and BI imports keep working.
+EXPORT_COLUMNS = (
+    "ticket_id",
+    "ticket_number",
+    "branch_id",
+    "service_id",
+    "counter_id",
+    "priority_class",
+    "channel",
+    "timezone",
+    "status",
+    "outcome",
+    "transferred",
+    "created_at",
+    "first_called_at",
+    "served_at",
+    "completed_at",
+    "wait_seconds",
+    "service_seconds",
+    "sla_met",
+)
+
+
+@router.get("/kpi", responses=ERRORS)
+async def kpi(request: Request) -> Response:
+    """``api.kpi`` with the query string as named arguments (from_date, to_date, branch_id, service_id,
+    priority_class, channel, granularity)."""
+    return await call(request, "kpi", dict(request.query_params), from_query=True)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def csv_lines(rows: list[dict[str, Any]], header: bool) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    if header:
+        writer.writerow(EXPORT_COLUMNS)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in EXPORT_COLUMNS])
+    return buf.getvalue()
+
+
+async def _page(db: Database, ctx: RequestContext, args: dict[str, Any], after: str | None) -> list[dict[str, Any]]:
+    page_args = {**args, "page_size": str(EXPORT_PAGE), **({"after_ticket_id": after} if after else {})}
+    _fn, text = await db.call(ctx, "kpi_tickets", page_args, from_query=True)
+    rows: list[dict[str, Any]] = json.loads(text or "[]")
+    return rows
+
+
+@router.get("/export", responses={200: {"content": {"text/csv": {}}}, **ERRORS})
+async def export(request: Request) -> Response:
+    """The tickets of a filter as CSV (``api.kpi_tickets`` filters), streamed."""
+    db: Database = request.app.state.db
+    ctx = auth.request_context(request)
+    args = {k: v for k, v in request.query_params.items() if k in FILTERS}
+    first = await _page(db, ctx, args, None)  # errors surface here, before the stream starts
+
+    async def body() -> AsyncIterator[str]:
+        rows = first
+        yield csv_lines(rows, header=True)
+        while len(rows) == EXPORT_PAGE:
+            rows = await _page(db, ctx, args, str(rows[-1]["ticket_id"]))
+            yield csv_lines(rows, header=False)
+
+    return StreamingResponse(
+        body(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="tickets.csv"'},
+    )
