@@ -128,7 +128,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # being included: an included router is matched through per-route wrappers on every request (a good
     # part of a cheap request's CPU), and none of ours has include-time settings (prefix, dependencies).
     app.router.routes[0:0] = rpc.ROUTES
-    for router in (auth_routes.router, rest.router, analytics.router, realtime.router, health.router):
+    for router in (
+        auth_routes.router,
+        rest.router,
+        analytics.router,
+        analytics.proxy_router,
+        realtime.router,
+        health.router,
+    ):
         app.router.routes.extend(router.routes)
     static = _static_dir(settings)
     if static is not None:

@@ -2,7 +2,7 @@
 
 Order: PostgreSQL (``QMS_DATABASE_URL`` or the embedded cluster under the data dir) → migrations → the demo
 tenant (first run only) → child processes: the gateway (uvicorn), the event relay (when ``qms.relay``
-exists), the workers (no-show sweeper, retention) and, later, Datasette (see :func:`datasette_child`). A child that dies is restarted with exponential
+exists), the workers (no-show sweeper, retention, analytics snapshots) and Datasette (see :func:`datasette_child`). A child that dies is restarted with exponential
 backoff. SIGINT/SIGTERM stop every child (SIGTERM to its process group, SIGKILL after a timeout) and then
 the embedded PostgreSQL this run started, so nothing is left behind.
 """
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from dashboards.serve import datasette_argv, datasette_socket
 from qms import demo, tokens
 from qms import migrate as migrations
 from qms.admin_cli import ensure_database
@@ -192,9 +193,13 @@ def workers_child(url: str, env: dict[str, str]) -> ChildSpec:
 
 
 def datasette_child(url: str, data_dir: Path, env: dict[str, str]) -> ChildSpec | None:
-    """Hook for the dashboards: return the Datasette (and snapshot refresher) ChildSpec here once
-    ``dashboards/`` provides them; ``run`` starts whatever this returns."""
-    return None
+    """Datasette of the analytics dashboards on its Unix socket (dashboards/serve.py), reached through the
+    gateway at /analytics/; the snapshots it serves are refreshed by the workers. A stale socket of an earlier
+    run is removed first."""
+    sock = datasette_socket({**env, "QMS_DATA_DIR": str(data_dir)})
+    sock.parent.mkdir(parents=True, exist_ok=True)
+    sock.unlink(missing_ok=True)
+    return ChildSpec("datasette", datasette_argv(socket=sock), {**env, "QMS_DATABASE_URL": url})
 
 
 def port_free(host: str, port: int) -> bool:
@@ -271,7 +276,8 @@ def run(port: int = 8000, data_dir: str | Path | None = None, host: str = "127.0
         env = {**os.environ, "QMS_DATA_DIR": str(settings.data_dir)}
         specs = [gateway_child(url, secret, host, port, env), workers_child(url, env)]
         reset_metrics_dir(specs[0])
-        specs += [s for s in (relay_child(url, env), datasette_child(url, settings.data_dir, env)) if s is not None]
+        ds_env = {**env, "QMS_JWT_SECRET": secret}  # Datasette verifies the gateway's tokens
+        specs += [s for s in (relay_child(url, env), datasette_child(url, settings.data_dir, ds_env)) if s is not None]
         supervisor = Supervisor(specs)
         supervisor.start()
         base = f"http://{host}:{port}"

@@ -1,7 +1,10 @@
 """Analytics routes (US-ANALYT-002/004/005): ``GET /api/analytics/kpi`` maps onto ``api.kpi``;
 ``GET /api/analytics/export`` streams the drill-down (``api.kpi_tickets``) as CSV, page by page (keyset paging
 on ``after_ticket_id``, one short transaction per page), with a stable header and timestamps in branch time.
-Errors of the first page (bad range, another tenant's branch, …) come back as the usual JSON error body."""
+Errors of the first page (bad range, another tenant's branch, …) come back as the usual JSON error body.
+
+``/analytics/*`` is forwarded to the Datasette of the dashboards on its Unix socket (dashboards/serve.py), so
+the dashboards share the gateway's origin; Datasette itself checks the token (dashboards/plugin.py)."""
 
 from __future__ import annotations
 
@@ -11,14 +14,21 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 
+from dashboards.serve import datasette_socket
 from gateway import auth
 from gateway.db import Database, RequestContext
+from gateway.errors import ApiError
 from gateway.routes.rest import ERRORS, call
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
+proxy_router = APIRouter(tags=["analytics"])
+FORWARDED_REQUEST_HEADERS = ("authorization", "cookie", "accept", "content-type", "user-agent", "x-request-id")
+FORWARDED_RESPONSE_HEADERS = ("content-type", "content-disposition", "location", "set-cookie", "cache-control")
 
 FILTERS = ("from_date", "to_date", "branch_id", "service_id", "priority_class", "channel")
 EXPORT_PAGE = 2000
@@ -96,4 +106,39 @@ async def export(request: Request) -> Response:
         body(),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="tickets.csv"'},
+    )
+
+
+@proxy_router.api_route("/analytics/{path:path}", methods=["GET", "POST"], include_in_schema=False)
+async def dashboards(path: str, request: Request) -> Response:
+    """Forward to Datasette (base_url /analytics/) over its Unix socket, streaming the answer back."""
+    socket = datasette_socket()
+    if not socket.exists():
+        raise ApiError(
+            503, "DASHBOARDS_UNAVAILABLE", "the analytics dashboards are not running", hint="Start them with qms up."
+        )
+    client = httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(uds=str(socket)), timeout=30)
+    headers = {k: v for k, v in request.headers.items() if k in FORWARDED_REQUEST_HEADERS}
+    upstream = client.build_request(
+        request.method,
+        f"http://datasette/analytics/{path}",
+        params=str(request.query_params),
+        headers=headers,
+        content=await request.body() if request.method == "POST" else None,
+    )
+    try:
+        answer = await client.send(upstream, stream=True)
+    except httpx.TransportError as exc:
+        await client.aclose()
+        raise ApiError(503, "DASHBOARDS_UNAVAILABLE", "the analytics dashboards do not answer", hint="Retry.") from exc
+
+    async def close() -> None:
+        await answer.aclose()
+        await client.aclose()
+
+    return StreamingResponse(
+        answer.aiter_raw(),
+        status_code=answer.status_code,
+        headers={k: v for k, v in answer.headers.items() if k in FORWARDED_RESPONSE_HEADERS},
+        background=BackgroundTask(close),
     )

@@ -105,3 +105,8 @@ grant execute on function api.kpi_tickets(date, date, uuid, uuid, text, text, uu
 grant execute on function worker.analytics_fold(integer) to qms_worker;
 grant execute on function worker.analytics_check(uuid) to qms_worker;
 grant execute on function worker.analytics_rebuild(uuid) to qms_worker;
+grant execute on function worker.analytics_snapshot_watermark() to qms_worker;
+grant execute on function worker.analytics_tenants() to qms_worker;
+grant execute on function worker.analytics_snapshot_tickets(uuid, bigint, bigint) to qms_worker;
+grant execute on function worker.analytics_snapshot_hours(uuid, uuid[], timestamp[]) to qms_worker;
+grant execute on function worker.analytics_snapshot_dimensions(uuid) to qms_worker;

@@ -1,0 +1,114 @@
+-- Reads of the analytics snapshot worker (workers/analytics_snapshot.py, docs/adr/0015-datasette-snapshots.md):
+-- one SQLite file per tenant, refreshed incrementally by the event seq of the tickets' facts. All of them are
+-- for qms_worker only (PT403 FORBIDDEN otherwise), stable reads without locks, and return no PII: ids,
+-- names of branches, services and counters, classes, channels, statuses, timestamps and metrics.
+--
+-- worker.analytics_snapshot_watermark(): the seq up to which every ticket event is visible to this
+--   transaction (qms.event_watermark), after taking a horizon sample for the next call. Call it first in a
+--   repeatable read transaction; a sample settles one call later, so the watermark lags by one interval.
+-- worker.analytics_tenants(): active tenants with the highest facts seq each (null without facts).
+-- worker.analytics_snapshot_tickets(tenant_id, after_seq, upto_seq): the tickets (analytics.tickets) whose
+--   facts changed in (after_seq, upto_seq], timestamps as ISO 8601 in branch time.
+-- worker.analytics_snapshot_hours(tenant_id, branch_ids, bucket_hours): the hourly KPI rows
+--   (analytics.hourly_kpis) of the given (branch, local hour) pairs, paired by position.
+-- worker.analytics_snapshot_dimensions(tenant_id): {branches, services, counters} with names.
+create or replace function worker.analytics_snapshot_watermark() returns bigint
+    language plpgsql
+    security invoker
+as $$
+begin
+    perform qms.require_role('qms_worker');
+    perform qms.sample_event_horizon();
+    return qms.event_watermark();
+end
+$$;
+comment on function worker.analytics_snapshot_watermark() is
+    'Sample the event horizon and return the seq up to which every event is visible here (PT403 FORBIDDEN).';
+
+create or replace function worker.analytics_tenants()
+    returns table (tenant_id uuid, slug text, last_seq bigint)
+    language plpgsql stable
+    security invoker
+as $$
+begin
+    perform qms.require_role('qms_worker');
+    return query
+    select t.tenant_id, t.slug,
+           (select max(f.last_seq) from analytics.ticket_facts f where f.tenant_id = t.tenant_id)
+    from qms.tenants t where t.is_active order by t.slug;
+end
+$$;
+comment on function worker.analytics_tenants() is 'Active tenants and their highest analytics facts seq.';
+
+create or replace function worker.analytics_snapshot_tickets(tenant_id uuid, after_seq bigint, upto_seq bigint)
+    returns table (ticket_id uuid, ticket_number text, branch_id uuid, service_id uuid, counter_id uuid,
+                   priority_class text, channel text, timezone text, bucket_hour timestamp, status text,
+                   outcome text, transferred boolean, created_at text, first_called_at text, served_at text,
+                   completed_at text, wait_seconds numeric, service_seconds numeric, sla_seconds integer,
+                   sla_met boolean, last_seq bigint)
+    language plpgsql stable
+    security invoker
+as $$
+#variable_conflict use_column
+begin
+    perform qms.require_role('qms_worker');
+    return query
+    select t.ticket_id, t.ticket_number, t.branch_id, t.service_id, t.counter_id, t.priority_class, t.channel,
+           t.timezone, t.bucket_hour, t.status, t.outcome, t.transferred,
+           qms.branch_time_text(t.created_at, t.timezone), qms.branch_time_text(t.first_called_at, t.timezone),
+           qms.branch_time_text(t.served_at, t.timezone), qms.branch_time_text(t.completed_at, t.timezone),
+           t.wait_seconds, t.service_seconds, t.sla_seconds, t.sla_met, t.last_seq
+    from analytics.tickets t
+    where t.tenant_id = analytics_snapshot_tickets.tenant_id
+      and t.last_seq > analytics_snapshot_tickets.after_seq and t.last_seq <= analytics_snapshot_tickets.upto_seq;
+end
+$$;
+comment on function worker.analytics_snapshot_tickets(uuid, bigint, bigint) is
+    'Tickets of a tenant whose analytics facts changed in (after_seq, upto_seq], branch-time timestamps, no PII.';
+
+create or replace function worker.analytics_snapshot_hours(tenant_id uuid, branch_ids uuid[], bucket_hours timestamp[])
+    returns table (branch_id uuid, bucket_hour timestamp, service_id uuid, priority_class text, channel text,
+                   counter_id uuid, tickets bigint, served bigint, no_shows bigint, cancelled bigint,
+                   transferred bigint, waited bigint, wait_seconds_sum numeric, sla_met bigint,
+                   service_timed bigint, service_seconds_sum numeric)
+    language plpgsql stable
+    security invoker
+as $$
+#variable_conflict use_column
+begin
+    perform qms.require_role('qms_worker');
+    return query
+    select k.branch_id, k.bucket_hour, k.service_id, k.priority_class, k.channel, k.counter_id, k.tickets, k.served,
+           k.no_shows, k.cancelled, k.transferred, k.waited, k.wait_seconds_sum, k.sla_met, k.service_timed,
+           k.service_seconds_sum
+    from analytics.hourly_kpis k
+    join unnest(analytics_snapshot_hours.branch_ids, analytics_snapshot_hours.bucket_hours) as p(branch_id, bucket_hour)
+      on p.branch_id = k.branch_id and p.bucket_hour = k.bucket_hour
+    where k.tenant_id = analytics_snapshot_hours.tenant_id;
+end
+$$;
+comment on function worker.analytics_snapshot_hours(uuid, uuid[], timestamp[]) is
+    'Hourly KPI rows of a tenant for (branch, local hour) pairs.';
+
+create or replace function worker.analytics_snapshot_dimensions(tenant_id uuid) returns jsonb
+    language plpgsql stable
+    security invoker
+as $$
+#variable_conflict use_column
+begin
+    perform qms.require_role('qms_worker');
+    return jsonb_build_object(
+        'branches', (select coalesce(jsonb_agg(jsonb_build_object('branch_id', b.branch_id, 'name', b.name,
+                                                                  'timezone', b.timezone) order by b.name), '[]')
+                     from qms.branches b where b.tenant_id = analytics_snapshot_dimensions.tenant_id),
+        'services', (select coalesce(jsonb_agg(jsonb_build_object('service_id', s.service_id, 'branch_id', s.branch_id,
+                                                                  'name', s.name, 'sla_minutes', s.sla_minutes)
+                                               order by s.name), '[]')
+                     from qms.services s where s.tenant_id = analytics_snapshot_dimensions.tenant_id),
+        'counters', (select coalesce(jsonb_agg(jsonb_build_object('counter_id', c.counter_id, 'branch_id', c.branch_id,
+                                                                  'name', c.name) order by c.name), '[]')
+                     from qms.counters c where c.tenant_id = analytics_snapshot_dimensions.tenant_id));
+end
+$$;
+comment on function worker.analytics_snapshot_dimensions(uuid) is
+    'Branches, services and counters of a tenant (ids, names, time zone, SLA) for the snapshot.';
