@@ -1,5 +1,5 @@
-"""``python -m workers --database-url URL``: the periodic jobs (no-show sweeper, retention, analytics fold and
-per-tenant snapshots)."""
+"""``python -m workers --database-url URL``: the periodic jobs (no-show sweeper, retention, analytics fold,
+per-tenant snapshots, scheduled reports)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import os
 import threading
 from pathlib import Path
 
-from workers import analytics_snapshot, retention, runner, sweeper
+from workers import analytics_snapshot, report_mail, reports, retention, runner, sweeper
 
 
 def main() -> None:
@@ -29,7 +29,11 @@ def main() -> None:
         retention.job(),
         analytics_snapshot.fold_job(),
         analytics_snapshot.snapshot_job(args.snapshot_dir, args.snapshot_interval),
+        reports.plan_job(),
     ]
+    smtp = report_mail.SmtpSettings.from_env()
+    if smtp is not None:  # reports are planned always, sent once an SMTP server is configured
+        jobs.append(reports.send_job(smtp))
     runner.log_event("worker.started", jobs=[j.name for j in jobs])
     runner.run(args.database_url, jobs, stop)
     runner.log_event("worker.stopped")

@@ -156,7 +156,8 @@ def refresh_tenant(pg: Pg, directory: Path, tenant_id: uuid.UUID, upto: int) -> 
 
 
 def refresh_all(pg: Pg, directory: Path) -> int:
-    """One refresh of every active tenant inside the caller's transaction (role qms_worker, repeatable read)."""
+    """One refresh of every active tenant inside the caller's transaction (role qms_worker, repeatable read,
+    read only)."""
     directory.mkdir(parents=True, exist_ok=True)
     row = pg.execute("select worker.analytics_snapshot_watermark() as w").fetchone()
     upto = int(row["w"]) if row and row["w"] is not None else 0
@@ -166,14 +167,25 @@ def refresh_all(pg: Pg, directory: Path) -> int:
     return copied
 
 
-def snapshot_job(directory: Path, interval: float = 3.0) -> Job:
-    def batch(conn: psycopg.Connection) -> int:
-        conn.execute("set transaction isolation level repeatable read")
+def refresh(conn: psycopg.Connection[Any], directory: Path) -> int:
+    """One refresh on an autocommit connection: a horizon sample in a short transaction of its own, then the
+    copy in a read-only repeatable-read transaction (no xid, so it holds back nobody's watermark)."""
+    with conn.transaction():
+        conn.execute("set local role qms_worker")
+        conn.execute("select qms.sample_event_horizon()")
+    with conn.transaction():
+        conn.execute("set transaction isolation level repeatable read, read only")
+        conn.execute("set local role qms_worker")
         with conn.cursor(row_factory=dict_row) as cur:
             return refresh_all(cur, directory)
 
+
+def snapshot_job(directory: Path, interval: float = 3.0) -> Job:
+    def batch(conn: psycopg.Connection) -> int:
+        return refresh(conn, directory)
+
     # The batch size is never reached: a snapshot refresh is one batch per interval.
-    return Job("analytics_snapshot", batch, interval, batch_size=2**62)
+    return Job("analytics_snapshot", batch, interval, batch_size=2**62, own_transactions=True)
 
 
 def fold_job(interval: float = 2.0, batch_size: int = 10000) -> Job:

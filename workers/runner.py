@@ -28,6 +28,9 @@ class Job:
     interval: float
     batch_size: int
     next_run: float = field(default=0.0)
+    # A job that opens its own transactions (and sets role qms_worker in each) gets the autocommit connection:
+    # e.g. one that must not keep a transaction open while it talks to an SMTP server.
+    own_transactions: bool = False
 
 
 def log_event(event: str, **fields: object) -> None:
@@ -35,6 +38,8 @@ def log_event(event: str, **fields: object) -> None:
 
 
 def _run_batch(conn: psycopg.Connection, job: Job, attempts: int = 5) -> int:
+    if job.own_transactions:
+        return job.batch(conn)
     for attempt in range(1, attempts + 1):
         try:
             with conn.transaction():

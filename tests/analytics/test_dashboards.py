@@ -21,7 +21,6 @@ import httpx
 import jwt
 import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from dashboards.serve import datasette_argv
 from gateway.auth import ALGORITHM
@@ -62,11 +61,7 @@ def refresh(db_url: str, directory: Path) -> None:
     top = owner_rows(db_url, "select coalesce(max(seq), 0) as s from qms.ticket_events")[0]["s"]
     with psycopg.connect(db_url, autocommit=True) as conn:
         for _ in range(10):
-            with conn.transaction():
-                conn.execute("set transaction isolation level repeatable read")
-                conn.execute("set local role qms_worker")
-                with conn.cursor(row_factory=dict_row) as cur:
-                    analytics_snapshot.refresh_all(cur, directory)
+            analytics_snapshot.refresh(conn, directory)
             files = list(directory.glob("*.db"))
             if files and all(analytics_snapshot._last_seq(f) >= top for f in files):
                 return

@@ -4,8 +4,9 @@
 -- names of branches, services and counters, classes, channels, statuses, timestamps and metrics.
 --
 -- worker.analytics_snapshot_watermark(): the seq up to which every ticket event is visible to this
---   transaction (qms.event_watermark), after taking a horizon sample for the next call. Call it first in a
---   repeatable read transaction; a sample settles one call later, so the watermark lags by one interval.
+--   transaction (qms.event_watermark). Call it first in a read-only repeatable read transaction. The samples
+--   it relies on are taken by the relay and by the snapshot job (qms.sample_event_horizon, in a short
+--   transaction of its own: a sampler holds an xid, which would hold back every watermark while it reads).
 -- worker.analytics_tenants(): active tenants with the highest facts seq each (null without facts).
 -- worker.analytics_snapshot_tickets(tenant_id, after_seq, upto_seq): the tickets (analytics.tickets) whose
 --   facts changed in (after_seq, upto_seq], timestamps as ISO 8601 in branch time.
@@ -13,17 +14,16 @@
 --   (analytics.hourly_kpis) of the given (branch, local hour) pairs, paired by position.
 -- worker.analytics_snapshot_dimensions(tenant_id): {branches, services, counters} with names.
 create or replace function worker.analytics_snapshot_watermark() returns bigint
-    language plpgsql
+    language plpgsql stable
     security invoker
 as $$
 begin
     perform qms.require_role('qms_worker');
-    perform qms.sample_event_horizon();
     return qms.event_watermark();
 end
 $$;
 comment on function worker.analytics_snapshot_watermark() is
-    'Sample the event horizon and return the seq up to which every event is visible here (PT403 FORBIDDEN).';
+    'The seq up to which every ticket event is visible in this snapshot (PT403 FORBIDDEN).';
 
 create or replace function worker.analytics_tenants()
     returns table (tenant_id uuid, slug text, last_seq bigint)
