@@ -14,9 +14,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import uuid
 from pathlib import Path
@@ -29,6 +27,7 @@ import psycopg
 from croniter import croniter
 from psycopg.rows import dict_row
 
+from qms.analytics_csv import KPI_COLUMNS, csv_text
 from workers import report_mail
 from workers.runner import Job, log_event
 
@@ -38,10 +37,6 @@ TEMPLATES = jinja2.Environment(
     undefined=jinja2.ChainableUndefined,
 )
 CATCH_UP = 31
-CSV_COLUMNS = (
-    "bucket", "branch_id", "service_id", "tickets", "served", "no_shows", "cancelled", "transferred",
-    "avg_wait_seconds", "median_wait_seconds", "p90_wait_seconds", "avg_service_seconds", "sla_met_ratio",
-)  # fmt: skip
 
 
 def period_of(kind: str, fired_at: dt.datetime, timezone: str) -> tuple[dt.date, dt.date]:
@@ -115,12 +110,7 @@ def render(run: dict[str, Any], rows: list[dict[str, Any]], services: dict[str, 
         schedule=run["schedule"], rows=rows, services=services, branch_name=branch,
         period_start=run["period_start"], period_end=run["period_end"],
     )  # fmt: skip
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for r in rows:
-        writer.writerow(["" if r.get(c) is None else r[c] for c in CSV_COLUMNS])
-    return html, buf.getvalue()
+    return html, csv_text(KPI_COLUMNS, rows)
 
 
 def send_one(conn: psycopg.Connection[Any], smtp: report_mail.SmtpSettings) -> int:

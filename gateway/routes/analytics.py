@@ -8,9 +8,9 @@ the dashboards share the gateway's origin; Datasette itself checks the token (da
 
 from __future__ import annotations
 
-import csv
-import io
+import hashlib
 import json
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,7 +23,11 @@ from dashboards.serve import datasette_socket
 from gateway import auth
 from gateway.db import Database, RequestContext
 from gateway.errors import ApiError
+from gateway.ratelimit import RateLimiter, retry_after
 from gateway.routes.rest import ERRORS, call
+from gateway.routes.rpc import json_response
+from qms.analytics_csv import KPI_COLUMNS, csv_text
+from qms.analytics_csv import TICKET_COLUMNS as EXPORT_COLUMNS
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 proxy_router = APIRouter(tags=["analytics"])
@@ -32,27 +36,6 @@ FORWARDED_RESPONSE_HEADERS = ("content-type", "content-disposition", "location",
 
 FILTERS = ("from_date", "to_date", "branch_id", "service_id", "priority_class", "channel")
 EXPORT_PAGE = 2000
-# The CSV header: fixed order, never derived from the data, so spreadsheets and BI imports keep working.
-EXPORT_COLUMNS = (
-    "ticket_id",
-    "ticket_number",
-    "branch_id",
-    "service_id",
-    "counter_id",
-    "priority_class",
-    "channel",
-    "timezone",
-    "status",
-    "outcome",
-    "transferred",
-    "created_at",
-    "first_called_at",
-    "served_at",
-    "completed_at",
-    "wait_seconds",
-    "service_seconds",
-    "sla_met",
-)
 
 
 @router.get("/kpi", responses=ERRORS)
@@ -62,29 +45,49 @@ async def kpi(request: Request) -> Response:
     return await call(request, "kpi", dict(request.query_params), from_query=True)
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def csv_lines(rows: list[dict[str, Any]], header: bool) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    if header:
-        writer.writerow(EXPORT_COLUMNS)
-    for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in EXPORT_COLUMNS])
-    return buf.getvalue()
-
-
 async def _page(db: Database, ctx: RequestContext, args: dict[str, Any], after: str | None) -> list[dict[str, Any]]:
     page_args = {**args, "page_size": str(EXPORT_PAGE), **({"after_ticket_id": after} if after else {})}
     _fn, text = await db.call(ctx, "kpi_tickets", page_args, from_query=True)
     rows: list[dict[str, Any]] = json.loads(text or "[]")
     return rows
+
+
+# BI tokens: QMS_BI_RATE_LIMIT requests per minute and token (per gateway process), 60 by default.
+BI_LIMITER = RateLimiter(int(os.environ.get("QMS_BI_RATE_LIMIT", "60")))
+
+
+def _bi_token(request: Request) -> str:
+    token = request.headers.get("x-bi-token") or request.query_params.get("token")
+    if not token:
+        raise ApiError(401, "INVALID_BI_TOKEN", "a BI token is required", hint="Send X-BI-Token or ?token=.")
+    return token
+
+
+@router.get("/bi/kpi", responses={200: {"content": {"text/csv": {}}}, **ERRORS})
+async def bi_kpi(request: Request) -> Response:
+    """Read-only KPIs for BI tools: ``api.kpi`` (query parameters as its arguments) as an analyst of the
+    token's tenant; ``format=csv`` for CSV. Authenticated by a BI token (``X-BI-Token`` or ``?token=``),
+    rate-limited per token."""
+    token = _bi_token(request)
+    wait = BI_LIMITER.take(hashlib.sha256(token.encode()).hexdigest())
+    if wait > 0:
+        raise ApiError(
+            429, "RATE_LIMITED", "too many requests for this BI token", hint="Slow down.",
+            headers={"Retry-After": retry_after(wait)},
+        )  # fmt: skip
+    db: Database = request.app.state.db
+
+    async def resolve(conn: Any) -> Any:
+        cur = await conn.execute("select qms.bi_token_claims(%s)", (token,))
+        return await cur.fetchone()
+
+    row = await db.raw(resolve)
+    ctx = auth.context_for_claims(request, row[0])
+    args = {k: v for k, v in request.query_params.items() if k not in ("token", "format")}
+    _fn, text = await db.call(ctx, "kpi", args, from_query=True)
+    if request.query_params.get("format") == "csv":
+        return Response(csv_text(KPI_COLUMNS, json.loads(text or "[]")), media_type="text/csv; charset=utf-8")
+    return json_response(text)
 
 
 @router.get("/export", responses={200: {"content": {"text/csv": {}}}, **ERRORS})
@@ -97,10 +100,10 @@ async def export(request: Request) -> Response:
 
     async def body() -> AsyncIterator[str]:
         rows = first
-        yield csv_lines(rows, header=True)
+        yield csv_text(EXPORT_COLUMNS, rows)
         while len(rows) == EXPORT_PAGE:
             rows = await _page(db, ctx, args, str(rows[-1]["ticket_id"]))
-            yield csv_lines(rows, header=False)
+            yield csv_text(EXPORT_COLUMNS, rows, header=False)
 
     return StreamingResponse(
         body(),

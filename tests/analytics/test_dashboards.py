@@ -8,6 +8,7 @@ import contextlib
 import csv
 import datetime as dt
 import io
+import json
 import os
 import sqlite3
 import subprocess
@@ -24,7 +25,8 @@ import pytest
 
 from dashboards.serve import datasette_argv
 from gateway.auth import ALGORITHM
-from gateway.routes.analytics import EXPORT_COLUMNS
+from qms.analytics_csv import KPI_COLUMNS
+from qms.analytics_csv import TICKET_COLUMNS as EXPORT_COLUMNS
 from tests.analytics import day
 from tests.engine_fixtures import connect_as, make_claims, owner_rows
 from tests.gateway.gwkit import SECRET, Gateway, start_gateway, stop_gateway
@@ -84,7 +86,7 @@ def stack(test_dbs: TestDatabases, tmp_path_factory: pytest.TempPathFactory) -> 
         }
         log = (tmp / "datasette.log").open("wb")
         datasette = subprocess.Popen(datasette_argv(socket=sock), env=env, stdout=log, stderr=subprocess.STDOUT)
-        gw = start_gateway(db_url, tmp, QMS_DATASETTE_SOCKET=str(sock))
+        gw = start_gateway(db_url, tmp, QMS_DATASETTE_SOCKET=str(sock), QMS_BI_RATE_LIMIT="5")
         try:
             deadline = time.monotonic() + 30
             while not sock.exists() and time.monotonic() < deadline:
@@ -242,3 +244,33 @@ def test_datasette_serves_each_tenant_only_its_own_database(stack: Stack) -> Non
     assert httpx.get(f"{stack.gateway.url}/analytics/{a}/kpis.json", params=params).status_code == 403
     cookie = {"qms_token": token(make_claims("qms_analyst", world.tenant_b))}
     assert httpx.get(f"{stack.gateway.url}/analytics/{b}/kpis.csv", params=params, cookies=cookie).status_code == 200
+
+
+def test_bi_endpoint_is_tokenized_read_only_and_rate_limited(stack: Stack) -> None:
+    world, params = stack.world, stack.params()
+    with connect_as(stack.db_url, "qms_admin", world.claims("qms_admin")) as conn:
+        issued = [conn.execute("select api.create_bi_token(name => %s) as t", (n,)).fetchone()["t"] for n in "ab"]
+        conn.execute("select api.revoke_bi_token(token_id => %s)", (issued[1]["token_id"],))
+        listed = conn.execute("select api.list_bi_tokens() as l").fetchone()["l"]
+        kpi = conn.execute("select api.kpi(from_date => %(from_date)s, to_date => %(to_date)s) as r", params).fetchone()
+    assert "token" not in json.dumps(listed).replace("token_id", "") and len(listed) == 2
+    url = f"{stack.gateway.url}/api/analytics/bi/kpi"
+    good, revoked = issued[0]["token"], issued[1]["token"]
+    r = httpx.get(url, params={**params, "token": good})
+    assert r.status_code == 200 and r.json() == kpi["r"] and r.json()
+    r = httpx.get(url, params={**params, "format": "csv"}, headers={"X-BI-Token": good})
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert tuple(rows[0]) == KPI_COLUMNS and sum(int(x["tickets"]) for x in rows) == sum(k["tickets"] for k in kpi["r"])
+    for bad in (revoked, good[:-2] + "zz", "nonsense"):
+        r = httpx.get(url, params={**params, "token": bad})
+        assert r.status_code == 401 and r.json()["code"] == "INVALID_BI_TOKEN"
+    # A BI token reads KPIs only: it is no access token, and its tenant is the token's.
+    assert (
+        httpx.get(
+            f"{stack.gateway.url}/rpc/kpi", params=params, headers={"Authorization": f"Bearer {good}"}
+        ).status_code
+        == 401
+    )
+    answers = [httpx.get(url, params={**params, "token": good}) for _ in range(5)]
+    assert answers[0].status_code == 200 and answers[-1].status_code == 429
+    assert answers[-1].json()["code"] == "RATE_LIMITED" and int(answers[-1].headers["retry-after"]) >= 1

@@ -21,10 +21,11 @@ import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 
+from qms.analytics_csv import KPI_COLUMNS
 from tests.analytics import day
 from tests.engine_fixtures import connect_as, owner_rows, pg_error
 from tests.gateway.gwkit import free_port
-from workers.reports import CSV_COLUMNS, period_of
+from workers.reports import period_of
 
 
 class Inbox:
@@ -140,7 +141,7 @@ def test_a_scheduled_report_arrives_once_across_a_worker_restart(db_url: str, tm
     attachment = parts["text/csv"]
     assert attachment.get_filename() == f"report-{world.timed_day}.csv"
     rows = list(csv.DictReader(io.StringIO(attachment.get_payload(decode=True).decode())))
-    assert tuple(rows[0].keys()) == CSV_COLUMNS
+    assert tuple(rows[0].keys()) == KPI_COLUMNS
     facts = [f for f in day.ticket_facts(db_url, world.tenant_a) if f["branch_id"] == jakarta.branch_id]
     want = day.expected_kpis(facts)
     got = {(r["bucket"], r["branch_id"], r["service_id"]): int(r["tickets"]) for r in rows}
