@@ -1,5 +1,5 @@
 """``python -m workers --database-url URL``: the periodic jobs (no-show sweeper, retention, analytics fold,
-per-tenant snapshots, scheduled reports)."""
+per-tenant snapshots, scheduled reports, anomaly rules)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import os
 import threading
 from pathlib import Path
 
-from workers import analytics_snapshot, report_mail, reports, retention, runner, sweeper
+from workers import analytics_snapshot, anomalies, report_mail, reports, retention, runner, sweeper
 
 
 def main() -> None:
@@ -30,6 +30,7 @@ def main() -> None:
         analytics_snapshot.fold_job(),
         analytics_snapshot.snapshot_job(args.snapshot_dir, args.snapshot_interval),
         reports.plan_job(),
+        anomalies.job(),
     ]
     smtp = report_mail.SmtpSettings.from_env()
     if smtp is not None:  # reports are planned always, sent once an SMTP server is configured
