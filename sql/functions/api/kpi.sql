@@ -31,6 +31,7 @@ as $$
 #variable_conflict use_column
 declare
     v_tenant uuid;
+    v_pct jsonb;
     v_result jsonb;
 begin
     perform qms.require_role('qms_analyst', 'qms_supervisor', 'qms_admin');
@@ -41,34 +42,23 @@ begin
     end if;
     perform qms.analytics_require_filters(kpi.from_date, kpi.to_date, kpi.branch_id, kpi.service_id,
                                           kpi.priority_class, kpi.channel);
-    with sums as (
-        select date_trunc(kpi.granularity, k.bucket_hour) as bucket, k.branch_id, k.service_id,
-               sum(k.tickets) as tickets, sum(k.served) as served, sum(k.no_shows) as no_shows,
-               sum(k.cancelled) as cancelled, sum(k.transferred) as transferred, sum(k.waited) as waited,
-               sum(k.wait_seconds_sum) as wait_sum, sum(k.sla_met) as sla_met,
-               sum(k.service_timed) as service_timed, sum(k.service_seconds_sum) as service_sum
-        from analytics.hourly_kpis k
-        where k.tenant_id = v_tenant
-          and k.bucket_hour >= kpi.from_date and k.bucket_hour < kpi.to_date + 1
-          and (kpi.branch_id is null or k.branch_id = kpi.branch_id)
-          and (kpi.service_id is null or k.service_id = kpi.service_id)
-          and (kpi.priority_class is null or k.priority_class = kpi.priority_class)
-          and (kpi.channel is null or k.channel = kpi.channel)
-        group by 1, 2, 3
-    ), pct as (
-        select date_trunc(kpi.granularity, f.bucket_hour) as bucket, f.branch_id, f.service_id,
-               percentile_cont(0.5) within group (order by qms.analytics_wait_seconds(f)) as median_wait,
-               percentile_cont(0.9) within group (order by qms.analytics_wait_seconds(f)) as p90_wait
-        from analytics.ticket_facts f
-        where f.tenant_id = v_tenant
-          and f.bucket_hour >= kpi.from_date and f.bucket_hour < kpi.to_date + 1
-          and (kpi.branch_id is null or f.branch_id = kpi.branch_id)
-          and (kpi.service_id is null or f.service_id = kpi.service_id)
-          and (kpi.priority_class is null or f.priority_class = kpi.priority_class)
-          and (kpi.channel is null or f.channel = kpi.channel)
-          and f.first_called_at is not null
-        group by 1, 2, 3
-    )
+    -- Percentiles first, into a map keyed by bucket/branch/service: joining the two aggregates directly let the
+    -- planner (row estimates of 1 under RLS) re-aggregate the facts once per KPI row.
+    select coalesce(jsonb_object_agg(p.bucket::text || '|' || p.branch_id || '|' || p.service_id,
+                                     jsonb_build_array(p.median_wait, p.p90_wait)), '{}')
+      into v_pct
+    from (select date_trunc(kpi.granularity, f.bucket_hour) as bucket, f.branch_id, f.service_id,
+                 percentile_cont(0.5) within group (order by qms.analytics_wait_seconds(f)) as median_wait,
+                 percentile_cont(0.9) within group (order by qms.analytics_wait_seconds(f)) as p90_wait
+          from analytics.ticket_facts f
+          where f.tenant_id = v_tenant
+            and f.bucket_hour >= kpi.from_date and f.bucket_hour < kpi.to_date + 1
+            and (kpi.branch_id is null or f.branch_id = kpi.branch_id)
+            and (kpi.service_id is null or f.service_id = kpi.service_id)
+            and (kpi.priority_class is null or f.priority_class = kpi.priority_class)
+            and (kpi.channel is null or f.channel = kpi.channel)
+            and f.first_called_at is not null
+          group by 1, 2, 3) p;
     select coalesce(jsonb_agg(jsonb_build_object(
                'bucket', case kpi.granularity when 'hour' then to_char(s.bucket, 'YYYY-MM-DD"T"HH24:00')
                                               else to_char(s.bucket, 'YYYY-MM-DD') end,
@@ -76,15 +66,27 @@ begin
                'tickets', s.tickets, 'served', s.served, 'no_shows', s.no_shows, 'cancelled', s.cancelled,
                'transferred', s.transferred,
                'avg_wait_seconds', round(s.wait_sum / nullif(s.waited, 0), 3),
-               'median_wait_seconds', round(p.median_wait::numeric, 3),
-               'p90_wait_seconds', round(p.p90_wait::numeric, 3),
+               'median_wait_seconds', round((s.pct ->> 0)::numeric, 3),
+               'p90_wait_seconds', round((s.pct ->> 1)::numeric, 3),
                'avg_service_seconds', round(s.service_sum / nullif(s.service_timed, 0), 3),
                'sla_met_ratio', round(s.sla_met::numeric / nullif(s.waited, 0), 4))
              order by s.bucket, s.branch_id, s.service_id), '[]'::jsonb)
       into v_result
-    from sums s
-    left join pct p on p.bucket = s.bucket and p.branch_id = s.branch_id and p.service_id = s.service_id
-    where s.tickets <> 0;
+    from (select g.*, v_pct -> (g.bucket::text || '|' || g.branch_id || '|' || g.service_id) as pct
+          from (select date_trunc(kpi.granularity, k.bucket_hour) as bucket, k.branch_id, k.service_id,
+                       sum(k.tickets) as tickets, sum(k.served) as served, sum(k.no_shows) as no_shows,
+                       sum(k.cancelled) as cancelled, sum(k.transferred) as transferred, sum(k.waited) as waited,
+                       sum(k.wait_seconds_sum) as wait_sum, sum(k.sla_met) as sla_met,
+                       sum(k.service_timed) as service_timed, sum(k.service_seconds_sum) as service_sum
+                from analytics.hourly_kpis k
+                where k.tenant_id = v_tenant
+                  and k.bucket_hour >= kpi.from_date and k.bucket_hour < kpi.to_date + 1
+                  and (kpi.branch_id is null or k.branch_id = kpi.branch_id)
+                  and (kpi.service_id is null or k.service_id = kpi.service_id)
+                  and (kpi.priority_class is null or k.priority_class = kpi.priority_class)
+                  and (kpi.channel is null or k.channel = kpi.channel)
+                group by 1, 2, 3) g
+          where g.tickets <> 0) s;
     return v_result;
 end
 $$;
