@@ -51,7 +51,7 @@ import httpx
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from bench.run import SERVER_SETTINGS, _fill, _percentile, machine_info, seed, vacuum
+from bench.run import FINISH, SERVER_SETTINGS, _fill, _percentile, machine_info, seed, vacuum
 from gateway.config import default_pool_max
 from qms import tokens
 from qms.pg import Cluster, find_bin_dir, free_port
@@ -189,13 +189,13 @@ class Tenant:
 def make_tenant(url: str, name: str, n_services: int) -> Tenant:
     """bench.run's seed (tenant, branch, services, 64 counters) plus an agent user and its token (no tv)."""
     sc = seed(url, name, n_services, 1)
-    user = str(uuid.uuid4())
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "insert into qms.users (tenant_id, user_id, email, display_name, role, branch_ids)"
-            " values (%s, %s, %s, 'Bench agent', 'agent', %s)",
-            (sc.tenant_id, user, f"agent-{user[:8]}@bench.example", [sc.branch_id]),
-        )
+        row = conn.execute(
+            "select tests.add_user(%s, %s, 'agent', %s, 'Bench agent')",
+            (sc.tenant_id, f"agent-{uuid.uuid4().hex[:8]}@bench.example", [sc.branch_id]),
+        ).fetchone()
+        assert row is not None
+        user = str(row[0])
     claims = {"role": "qms_agent", "tenant_id": str(sc.tenant_id), "sub": user, "branch_ids": [str(sc.branch_id)]}
     token = tokens.issue(
         SECRET, role="agent", tenant_id=str(sc.tenant_id), sub=user, branch_ids=[str(sc.branch_id)], ttl_seconds=7200
@@ -212,12 +212,14 @@ def make_tenant(url: str, name: str, n_services: int) -> Tenant:
 
 def display_tokens(url: str, t: Tenant, n: int) -> list[str]:
     """``n`` display devices of the branch and one device token each (the claims of POST /api/devices/{id}/token)."""
-    devices = [str(uuid.uuid4()) for _ in range(n)]
-    with psycopg.connect(url, autocommit=True) as conn, conn.cursor() as cur:
-        cur.executemany(
-            "insert into qms.devices (tenant_id, device_id, branch_id, kind, name) values (%s, %s, %s, 'display', %s)",
-            [(t.tenant_id, d, t.branch_id, f"display-{i}") for i, d in enumerate(devices)],
-        )
+    devices: list[str] = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        for i in range(n):
+            row = conn.execute(
+                "select tests.add_device(%s, %s, 'display', %s)", (t.tenant_id, t.branch_id, f"display-{i}")
+            ).fetchone()
+            assert row is not None
+            devices.append(str(row[0]))
     return [
         tokens.issue(
             SECRET,
@@ -636,7 +638,6 @@ class FanoutResult:
     missing: int
     resyncs: int
     call_latencies: list[float]
-    finish: list[str]
     errors: list[str]
     gw_cpu: float
     relay_cpu: float
@@ -683,7 +684,6 @@ def fanout(
     sent: dict[str, tuple[float, float]] = {}
     call_lat: list[float] = []
     errors: list[str] = []
-    finish: list[str] = []
     connected = 0
     cpu0 = cpu1 = (0.0, 0.0, 0.0)
     ccpu0 = ccpu1 = 0.0
@@ -717,15 +717,12 @@ def fanout(
                 call_lat.append(t_ret - t_send)
                 ticket = resp.json()["ticket"]["ticket_id"]
                 sent[str(ticket)] = (t_send, t_ret)
-                if not finish:
-                    finish = _finish_actions(agent, ticket, counter)
-                else:
-                    for action in finish:
-                        r = agent.post(
-                            "/rpc/ticket_action", json={"ticket_id": ticket, "action": action, "counter_id": counter}
-                        )
-                        if r.status_code != 200:
-                            errors.append(f"{action} {r.status_code} {r.text[:200]}")
+                for action in FINISH:
+                    r = agent.post(
+                        "/rpc/ticket_action", json={"ticket_id": ticket, "action": action, "counter_id": counter}
+                    )
+                    if r.status_code != 200:
+                        errors.append(f"{action} {r.status_code} {r.text[:200]}")
             time.sleep(2.0)  # delivery grace
             cpu1 = svc.cpu()
             ccpu1 = sum(cpu_seconds(w.pid) for w in workers if w.pid is not None)
@@ -769,7 +766,6 @@ def fanout(
         missing,
         resyncs,
         call_lat,
-        finish,
         errors,
         cpu1[0] - cpu0[0],
         cpu1[1] - cpu0[1],
@@ -819,18 +815,6 @@ def summarize_profile(proc: subprocess.Popen[bytes], path: Path, top: int = 15) 
     return "\n".join(lines)
 
 
-def _finish_actions(agent: httpx.Client, ticket: str, counter: str) -> list[str]:
-    """Free the counter for the first ticket: complete directly, or start + complete when the engine wants serving."""
-    r = agent.post("/rpc/ticket_action", json={"ticket_id": ticket, "action": "complete", "counter_id": counter})
-    if r.status_code == 200:
-        return ["complete"]
-    for action in ("start", "complete"):
-        r = agent.post("/rpc/ticket_action", json={"ticket_id": ticket, "action": action, "counter_id": counter})
-        if r.status_code != 200:
-            raise RuntimeError(f"cannot finish a called ticket: {action} → {r.status_code} {r.text}")
-    return ["start", "complete"]
-
-
 # -- report -----------------------------------------------------------------------------------------
 POINT_HEAD = (
     "| run | clients | req/s | p50 ms | p95 ms | p99 ms | gateway CPU | postgres CPU | client CPU | CPU stall |\n"
@@ -850,7 +834,7 @@ def fanout_text(f: FanoutResult) -> str:
     expected = f.clients * f.calls
     return (
         f"| display clients connected | {f.connected} / {f.clients} ({f.client_cpu_note}) |\n"
-        f"| calls (call_next → {' → '.join(f.finish) or '?'}) | {f.calls} at {f.rate:g}/s for {f.duration:g} s; "
+        f"| calls (call_next → {' → '.join(FINISH)}) | {f.calls} at {f.rate:g}/s for {f.duration:g} s; "
         f"call_next over HTTP p50 {ms(f.call_latencies, 0.5)} ms, p99 {ms(f.call_latencies, 0.99)} ms |\n"
         f"| (client, event) pairs received | {pairs:,} / {expected:,} "
         f"({100 * pairs / expected if expected else 0:.2f} %) |\n"

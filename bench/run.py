@@ -5,8 +5,8 @@
 
 For each client count (1, 4, 16, 64) it measures, on the same server:
   * ``pgbench -N`` (built-in simple-update) TPS: the ceiling for one short write transaction per round trip;
-  * ``api.call_next`` with each client process owning one counter and looping call_next -> finish the
-    ticket (complete, or start + complete when the engine requires ``serving`` first), for
+  * ``api.call_next`` with each client process owning one counter and looping call_next -> start ->
+    complete, for
     (a) one hot service shared by every counter and (b) tickets spread over 50 services;
   * ``api.call_next`` alone: each client walks a pool of available counters, one call per counter, so that
     every measured transaction is a call_next (comparable with pgbench's one transaction per round trip),
@@ -56,6 +56,10 @@ SERVER_SETTINGS = {
 }
 
 
+# The agent loop after each call: the engine serves a ticket (start) before it completes it.
+FINISH = ("start", "complete")
+
+
 # -- seeding ----------------------------------------------------------------------------------------
 @dataclass
 class Scenario:
@@ -71,38 +75,34 @@ class Scenario:
 
 
 def seed(url: str, name: str, n_services: int, per_counter: int) -> Scenario:
-    """A tenant with one branch, ``n_services`` services and MAX_CLIENTS available counters, as the owner.
+    """A tenant with one branch, ``n_services`` services and MAX_CLIENTS available counters, made through the
+    api by the test fixtures (tests.seed_branch, tests.add_counter in sql/tests/_helpers.sql).
     Counter i is mapped to services i, i + n/per_counter, … (mod n), so low counter numbers use distinct services."""
     slug = f"bench-{name}-{uuid.uuid4().hex[:6]}"
     with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
         row = conn.execute("select qms.create_tenant(%s, %s)", (slug, slug)).fetchone()
         assert row is not None
         tenant: uuid.UUID = row[0]
-        branch = uuid.uuid4()
-        conn.execute("insert into qms.branches (tenant_id, branch_id, name) values (%s, %s, 'Bench')", (tenant, branch))
-        services = [uuid.uuid4() for _ in range(n_services)]
-        for i, sid in enumerate(services):
-            conn.execute(
-                "insert into qms.services (tenant_id, service_id, branch_id, name, prefix) values (%s, %s, %s, %s, %s)",
-                (tenant, sid, branch, f"S{i}", f"S{i}"),
-            )
-        counters = [uuid.uuid4() for _ in range(MAX_CLIENTS)]
-        mapping: dict[uuid.UUID, list[uuid.UUID]] = {}
-        step = max(1, n_services // per_counter)
-        for i, cid in enumerate(counters):
-            conn.execute(
-                "insert into qms.counters (tenant_id, counter_id, branch_id, name, status)"
-                " values (%s, %s, %s, %s, 'available')",
-                (tenant, cid, branch, f"C{i}"),
-            )
-            mapping[cid] = sorted({services[(i + k * step) % n_services] for k in range(per_counter)})
-            for sid in mapping[cid]:
-                conn.execute(
-                    "insert into qms.counter_services (tenant_id, branch_id, counter_id, service_id)"
-                    " values (%s, %s, %s, %s)",
-                    (tenant, branch, cid, sid),
-                )
-    return Scenario(name, tenant, branch, services, counters, mapping)
+        row = conn.execute(
+            "select tests.seed_branch(%s, p_services => %s, p_counters => 0, p_name => 'Bench')", (tenant, n_services)
+        ).fetchone()
+        assert row is not None
+        branch = uuid.UUID(row[0]["branch_id"])
+        services = [uuid.UUID(s) for s in row[0]["service_ids"]]
+    sc = Scenario(name, tenant, branch, services, [])
+    sc.counter_ids = add_counters(url, sc, MAX_CLIENTS, per_counter)
+    return sc
+
+
+def admin_connection(url: str, sc: Scenario) -> psycopg.Connection[Any]:
+    """A session as a tenant-wide admin of the scenario's tenant."""
+    conn = psycopg.connect(url, autocommit=True)
+    conn.execute(
+        "select set_config('request.jwt.claims', %s, false)",
+        (json.dumps({"role": "qms_admin", "tenant_id": str(sc.tenant_id), "sub": "bench-admin"}),),
+    )
+    conn.execute("set role qms_admin")
+    return conn
 
 
 def agent_connection(url: str, claims: dict[str, Any]) -> psycopg.Connection[Any]:
@@ -177,10 +177,8 @@ def _timed_call_next(conn: psycopg.Connection[Any], counter: str, res: WorkerRes
     return ticket
 
 
-def call_worker(
-    url: str, claims: dict[str, Any], counter: str, finish: list[str], t0: float, t1: float
-) -> WorkerResult:
-    """Loop call_next -> finish actions on one counter; latency is call_next's alone."""
+def call_worker(url: str, claims: dict[str, Any], counter: str, t0: float, t1: float) -> WorkerResult:
+    """Loop call_next -> start -> complete on one counter; latency is call_next's alone."""
     res = WorkerResult()
     with agent_connection(url, claims) as conn:
         _wait_until(t0)
@@ -191,7 +189,7 @@ def call_worker(
             if ticket is None:
                 res.ran_dry = True
                 break
-            for action in finish:
+            for action in FINISH:
                 try:
                     conn.execute(
                         "select api.ticket_action(ticket_id => %s, action => %s, counter_id => %s)",
@@ -257,37 +255,14 @@ def run_clients(fn: Any, jobs: list[tuple[Any, ...]], duration: float) -> Point:
     )
 
 
-def finish_actions(url: str, sc: Scenario) -> list[str]:
-    """Whether the engine lets a counter complete a called ticket directly, or wants start first."""
-    top_up(url, sc, sc.mapping[sc.counter_ids[0]][:1], 1)
-    cid = str(sc.counter_ids[0])
-    with agent_connection(url, sc.claims("probe")) as conn:
-        row = conn.execute("select api.call_next(counter_id => %s)", (cid,)).fetchone()
-        assert row is not None and row[0]["ticket"] is not None, f"call_next found nothing: {row}"
-        tid = row[0]["ticket"]["ticket_id"]
-        try:
-            conn.execute(
-                "select api.ticket_action(ticket_id => %s, action => 'complete', counter_id => %s)", (tid, cid)
-            )
-            return ["complete"]
-        except psycopg.Error:
-            conn.execute("select api.ticket_action(ticket_id => %s, action => 'start', counter_id => %s)", (tid, cid))
-            conn.execute(
-                "select api.ticket_action(ticket_id => %s, action => 'complete', counter_id => %s)", (tid, cid)
-            )
-            return ["start", "complete"]
-
-
-def bench_call_next(
-    url: str, sc: Scenario, clients: int, duration: float, finish: list[str], guess_tps: float
-) -> Point:
+def bench_call_next(url: str, sc: Scenario, clients: int, duration: float, guess_tps: float) -> Point:
     counters = sc.counter_ids[:clients]
     used = sorted({s for c in counters for s in sc.mapping[c]})
     need = max(200, int(guess_tps * duration * 1.5))
     for _attempt in range(3):
         top_up(url, sc, used, math.ceil(need / len(used)) + 50)
         vacuum(url, "qms.tickets", "qms.ticket_events", "qms.ticket_number_counters", "qms.idempotency_keys")
-        jobs = [(url, sc.claims(f"agent-{i}"), str(c), finish) for i, c in enumerate(counters)]
+        jobs = [(url, sc.claims(f"agent-{i}"), str(c)) for i, c in enumerate(counters)]
         point = run_clients(call_worker, jobs, duration)
         if not point.ran_dry:
             return point
@@ -295,25 +270,22 @@ def bench_call_next(
     return point
 
 
-def add_counters(url: str, sc: Scenario, n: int) -> list[uuid.UUID]:
-    """``n`` more available counters, mapped like the scenario's own (counter i → services i, i + step, …)."""
-    per_counter = max(len(m) for m in sc.mapping.values())
+def add_counters(url: str, sc: Scenario, n: int, per_counter: int | None = None) -> list[uuid.UUID]:
+    """``n`` more available counters (tests.add_counter), mapped like the scenario's own (counter i → services
+    i, i + step, …); ``per_counter`` defaults to the scenario's."""
+    per_counter = per_counter or max(len(m) for m in sc.mapping.values())
     step = max(1, len(sc.service_ids) // per_counter)
-    new = [uuid.uuid4() for _ in range(n)]
-    with psycopg.connect(url, autocommit=True) as conn, conn.transaction(), conn.cursor() as cur:
-        cur.executemany(
-            "insert into qms.counters (tenant_id, counter_id, branch_id, name, status)"
-            " values (%s, %s, %s, %s, 'available')",
-            [(sc.tenant_id, cid, sc.branch_id, f"H{cid.hex[:12]}") for cid in new],
-        )
-        rows = []
-        for i, cid in enumerate(new):
-            sc.mapping[cid] = sorted({sc.service_ids[(i + k * step) % len(sc.service_ids)] for k in range(per_counter)})
-            rows += [(sc.tenant_id, sc.branch_id, cid, sid) for sid in sc.mapping[cid]]
-        cur.executemany(
-            "insert into qms.counter_services (tenant_id, branch_id, counter_id, service_id) values (%s, %s, %s, %s)",
-            rows,
-        )
+    new: list[uuid.UUID] = []
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        for i in range(n):
+            services = sorted({sc.service_ids[(i + k * step) % len(sc.service_ids)] for k in range(per_counter)})
+            row = conn.execute(
+                "select tests.add_counter(%s, %s, %s, %s)",
+                (sc.tenant_id, sc.branch_id, f"H{uuid.uuid4().hex[:12]}", services),
+            ).fetchone()
+            assert row is not None
+            new.append(row[0])
+            sc.mapping[row[0]] = services
     return new
 
 
@@ -321,14 +293,10 @@ def retire_counters(url: str, sc: Scenario, counters: list[uuid.UUID]) -> None:
     """Unmap a finished point's counter pool (and close the counters): real branches have tens of counters,
     and create_ticket's wait estimate counts the available counters of the service, so pools left mapped
     would make every later issue slower than any real one."""
-    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
-        conn.execute(
-            "delete from qms.counter_services where tenant_id = %s and counter_id = any(%s)", (sc.tenant_id, counters)
-        )
-        conn.execute(
-            "update qms.counters set status = 'closed' where tenant_id = %s and counter_id = any(%s)",
-            (sc.tenant_id, counters),
-        )
+    with admin_connection(url, sc) as conn, conn.transaction():
+        for counter in counters:
+            conn.execute("select api.update_counter(%s, service_ids => '{}')", (counter,))
+            conn.execute("select api.set_counter_status(%s, 'closed')", (counter,))
     for c in counters:
         sc.mapping.pop(c, None)
 
@@ -615,7 +583,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cluster up on port {cluster.port}; seeding …", flush=True)
         hot = seed(url, "hot", 1, 1)
         spread = seed(url, "spread", N_SPREAD, 2)
-        finish = [] if args.pgbench_only else finish_actions(url, hot)
         pgb = pgbench_init(cluster, "pgbench", args.scale)
         logdir = base / "pgbench-logs"
         logdir.mkdir()
@@ -632,8 +599,8 @@ def main(argv: list[str] | None = None) -> int:
             r["create_a"] = bench_create(url, hot, n, duration)
             r["create_b"] = bench_create(url, spread, n, duration)
             # Queue depth for the call points: twice the last point's rate (a point that runs dry is redone).
-            r["call_a"] = bench_call_next(url, hot, n, duration, finish, 2 * last.get("call_a", 300.0))
-            r["call_b"] = bench_call_next(url, spread, n, duration, finish, 2 * last.get("call_b", 300.0))
+            r["call_a"] = bench_call_next(url, hot, n, duration, 2 * last.get("call_a", 300.0))
+            r["call_b"] = bench_call_next(url, spread, n, duration, 2 * last.get("call_b", 300.0))
             # Tickets are issued through api.create_ticket, which counts the queue for each position, so
             # seeding grows with the square of the queue: ask for a little more than the last point's rate
             # (a point that runs dry is redone with three times as many).
@@ -663,7 +630,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     body = (
         f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `{command.strip()}` "
-        f"({duration:g} s per point; call loop = call_next → {' → '.join(finish)}).\n\n"
+        f"({duration:g} s per point; call loop = call_next → {' → '.join(FINISH)}).\n\n"
         f"- Machine: {info['cpu']}, {info['memory']} RAM, {info['os']}, Python {info['python']}\n"
         f"- Server: {info['postgres']}\n"
         f"- Settings (non-default): {info['settings']}\n"
@@ -675,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
         "so every transaction is one call_next and calls a ticket (checked against the event log). "
         "*call_next alone (psycopg)*: the same with Python client processes. "
         "*Agent loop*: one counter per client doing call_next → "
-        f"{' → '.join(finish)}; it counts calls, so each call costs {1 + len(finish)} transactions.\n\n"
+        f"{' → '.join(FINISH)}; it counts calls, so each call costs {1 + len(FINISH)} transactions.\n\n"
         f"{out}\n"
         "call_next via pgbench, share of pgbench -N: "
         + "; ".join(

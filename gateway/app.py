@@ -24,6 +24,7 @@ from gateway import errors, logs, metrics, openapi
 from gateway.config import ConfigError, Settings
 from gateway.db import Database
 from gateway.errors import ApiError
+from gateway.inputs import InputGuard
 from gateway.middleware import Envelope
 from gateway.realtime import Hub, PsycopgListenBackend
 from gateway.routes import analytics, health, realtime, rest, rpc
@@ -72,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Queue management API: PostgREST-style /rpc/<fn> for every api function, REST routes, "
         "auth and realtime. Errors: {code, message, details, hint, request_id}.",
         lifespan=lifespan,
+        docs_url=None,  # served by gateway.openapi.install_docs from local assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -84,8 +87,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-            for e in exc.errors()
+            {
+                "loc": [errors.clip(str(p), 100) for p in e.get("loc", ())],
+                "msg": errors.clip(str(e.get("msg", "")), 200),
+                "type": str(e.get("type", "")),
+            }
+            for e in exc.errors()[:20]
         ]
         if any(p["type"] == "json_invalid" for p in problems):
             err = ApiError(400, "INVALID_JSON", "the request body is not valid JSON", hint="Send a JSON object.")
@@ -105,6 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         code = codes.get(exc.status_code, "HTTP_ERROR")
         return errors.error_response(request, ApiError(exc.status_code, code, str(exc.detail)))
 
+    # Added first, so it runs inside Envelope (its refusals get the request id and are counted).
+    app.add_middleware(InputGuard, settings=settings)
     app.add_middleware(Envelope, settings=settings, workers=settings.workers)
 
     if settings.cors_origins:
@@ -141,4 +150,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if static is not None:
         app.mount("/apps", StaticFiles(directory=static, html=True), name="apps")
     openapi.install(app, lambda: db.catalog)
+    openapi.install_docs(app)
     return app

@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Request
 from starlette.requests import HTTPConnection
 
+from gateway import client_ip
 from gateway.config import Settings
 from gateway.db import RequestContext
 from gateway.errors import ApiError
@@ -25,6 +26,9 @@ ANON_ROLE = "qms_anon"
 TOKEN_ROLES = frozenset(
     {"qms_device", "qms_agent", "qms_supervisor", "qms_admin", "qms_worker", "qms_analyst", "qms_anon"}
 )
+# The roles served over HTTP and realtime. qms_worker tokens belong to the platform workers, which talk to
+# the database directly; the gateway refuses them (403 ROLE_NOT_SERVED).
+SERVED_ROLES = TOKEN_ROLES - {"qms_worker"}
 USER_ROLES = frozenset({"agent", "supervisor", "admin", "analyst"})
 
 _hasher = PasswordHasher()
@@ -99,6 +103,13 @@ def _verify(settings: Settings, token: str) -> dict[str, Any]:
         raise ApiError(401, "INVALID_TOKEN", "the bearer token is not valid", hint="Log in again.") from exc
     if claims.get("role") not in TOKEN_ROLES:
         raise ApiError(401, "INVALID_TOKEN", "the token names an unknown role", hint="Log in again.")
+    if claims["role"] not in SERVED_ROLES:
+        raise ApiError(
+            403,
+            "ROLE_NOT_SERVED",
+            f"the gateway does not serve the role {claims['role']}",
+            hint="Worker tokens are for the platform workers, which connect to the database directly.",
+        )
     return claims
 
 
@@ -131,11 +142,12 @@ def bearer_token(request: HTTPConnection) -> str | None:
 
 
 def request_headers(request: HTTPConnection) -> dict[str, str]:
-    """The headers the database may read (qms.request_header), lower-cased."""
-    client_ip = request.client.host if request.client else ""
+    """The headers the database may read (qms.request_header), lower-cased. ``x-forwarded-for`` is the one
+    client address the gateway trusts (:mod:`gateway.client_ip`), never the raw header."""
+    settings: Settings = request.app.state.settings
     headers = {
         "user-agent": request.headers.get("user-agent", "")[:300],
-        "x-forwarded-for": request.headers.get("x-forwarded-for", client_ip)[:200],
+        "x-forwarded-for": client_ip.of_scope(request.scope, settings.trusted_proxies),
         "x-request-id": str(getattr(request.state, "request_id", "")),
     }
     return {k: v for k, v in headers.items() if v}

@@ -3,6 +3,7 @@ gateway refuses to start."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
@@ -36,6 +37,21 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(name: str) -> tuple[IpNetwork, ...]:
+    """A comma-separated list of addresses or CIDR blocks (e.g. ``10.0.0.0/8, ::1``)."""
+    networks: list[IpNetwork] = []
+    for item in os.environ.get(name, "").split(","):
+        if item.strip():
+            try:
+                networks.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError as exc:
+                raise ConfigError(f"{name}: {item.strip()!r} is not an IP address or CIDR block") from exc
+    return tuple(networks)
+
+
 @dataclass(frozen=True)
 class Settings:
     authenticator_url: str
@@ -56,6 +72,18 @@ class Settings:
     # uvicorn worker processes of this gateway (QMS_GATEWAY_WORKERS, set by `qms up` for its children):
     # the in-memory rate limits of each process are divided by it.
     workers: int = 1
+    # Input limits (gateway.inputs): request body bytes (413 above) and JSON nesting depth (400 above).
+    max_body_bytes: int = 256 * 1024
+    max_json_depth: int = 32
+    # Proxies whose X-Forwarded-For is believed (gateway.client_ip); none by default.
+    trusted_proxies: tuple[IpNetwork, ...] = ()
+    # Login throttle (gateway.routes.auth, qms.auth_login_*): failures per account and per client address
+    # within the window before a lockout, whose length doubles with each lockout up to the maximum.
+    login_max_failures: int = 5
+    login_max_failures_per_ip: int = 20
+    login_window_seconds: int = 900
+    login_lockout_seconds: int = 60
+    login_lockout_max_seconds: int = 3600
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -95,6 +123,14 @@ class Settings:
             realtime_recheck_seconds=_int("QMS_REALTIME_RECHECK_SECONDS", 30),
             static_dir=os.environ.get("QMS_STATIC_DIR", ""),
             workers=max(1, _int("QMS_GATEWAY_WORKERS", 1)),
+            max_body_bytes=max(1024, _int("QMS_MAX_BODY_BYTES", 256 * 1024)),
+            max_json_depth=max(2, _int("QMS_MAX_JSON_DEPTH", 32)),
+            trusted_proxies=_networks("QMS_TRUSTED_PROXIES"),
+            login_max_failures=_int("QMS_LOGIN_MAX_FAILURES", 5),
+            login_max_failures_per_ip=_int("QMS_LOGIN_MAX_FAILURES_PER_IP", 20),
+            login_window_seconds=max(1, _int("QMS_LOGIN_WINDOW_SECONDS", 900)),
+            login_lockout_seconds=max(1, _int("QMS_LOGIN_LOCKOUT_SECONDS", 60)),
+            login_lockout_max_seconds=max(1, _int("QMS_LOGIN_LOCKOUT_MAX_SECONDS", 3600)),
         )
 
 

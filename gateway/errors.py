@@ -2,11 +2,13 @@
 
 - ``PTxyz`` (raised by ``qms.fail``): HTTP ``xyz``, ``code`` = the reason key in DETAIL, ``hint`` = HINT.
 - Built-ins as PostgREST maps them, ``code`` = the SQLSTATE: 23505/23503 → 409, other class 23 and 22 → 400,
-  42501 → 401 for an anonymous caller else 403, P0001 → 400, 25006 → 405; 42883 (no function with these
-  argument names/types) → 400 ``INVALID_ARGUMENTS``; 57014 → 504 ``STATEMENT_TIMEOUT``; connection trouble
+  P0001 → 400, 25006 → 405; 42501 (insufficient privilege, row-level security) → 401 ``AUTH_REQUIRED`` for an
+  anonymous caller else 403 ``PERMISSION_DENIED``; 42883 (no function with these argument names/types) → 400
+  ``INVALID_ARGUMENTS``; 57014 → 504 ``STATEMENT_TIMEOUT``; connection trouble
   (08, 53, 57P01-57P03) → 503 ``DATABASE_UNAVAILABLE``; anything else → 500 ``INTERNAL`` with a generic message.
 
-The body is always ``{"code", "message", "details", "hint", "request_id"}``; never SQL or a stack trace.
+The body is always ``{"code", "message", "details", "hint", "request_id"}``; never SQL or a stack trace, and
+the message and hint are cut to :data:`MAX_TEXT` characters (a database message may quote the value sent).
 """
 
 from __future__ import annotations
@@ -19,6 +21,13 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 log = logging.getLogger("gateway.errors")
+# Longest message or hint in an error body: enough for any message of ours, short for an echoed value.
+MAX_TEXT = 300
+
+
+def clip(text: str, limit: int = MAX_TEXT) -> str:
+    """``text`` cut to ``limit`` characters, marked with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class ApiError(Exception):
@@ -45,9 +54,9 @@ class ApiError(Exception):
     def body(self, request_id: str | None) -> dict[str, Any]:
         return {
             "code": self.code,
-            "message": self.message,
+            "message": clip(self.message),
             "details": self.details,
-            "hint": self.hint,
+            "hint": None if self.hint is None else clip(self.hint),
             "request_id": request_id,
         }
 
@@ -76,8 +85,8 @@ def from_pg(exc: psycopg.Error, *, anonymous: bool) -> ApiError:
         return ApiError(409, state, message, hint=hint)
     if state == "42501":
         if anonymous:
-            return ApiError(401, state, "authentication required", hint="Send Authorization: Bearer <token>.")
-        return ApiError(403, state, "permission denied", hint="Use an account whose role may do this.")
+            return ApiError(401, "AUTH_REQUIRED", "authentication required", hint="Send Authorization: Bearer <token>.")
+        return ApiError(403, "PERMISSION_DENIED", "permission denied", hint="Use an account whose role may do this.")
     if state == "42883":
         return ApiError(
             400,

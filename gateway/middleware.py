@@ -17,7 +17,7 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import auth, errors, metrics
+from gateway import auth, client_ip, errors, metrics
 from gateway.config import Settings
 from gateway.errors import ApiError
 from gateway.ratelimit import RateLimiter, retry_after
@@ -126,8 +126,7 @@ class Envelope:
     def _limited(self, scope: Scope, tenant: str | None) -> ApiError | None:
         if scope["path"] in UNLIMITED_PATHS:
             return None
-        client = scope.get("client")
-        wait = self.per_ip.take(client[0] if client else "?")
+        wait = self.per_ip.take(client_ip.of_scope(scope, self.settings.trusted_proxies))
         where = "ip"
         if not wait and tenant:
             wait, where = self.per_tenant.take(tenant), "tenant"

@@ -1,12 +1,17 @@
 """OpenAPI document: FastAPI's routes plus one path per ``api`` function (``/rpc/<fn>``), rebuilt when the
-catalog changes."""
+catalog changes; and the Swagger UI page at ``/docs``, whose script and styles are served from the
+``swagger-ui-bundle`` package under ``/docs/assets`` (the page loads with no internet access)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from gateway.db import Arg, Catalog, Function
 
@@ -107,6 +112,25 @@ def _query_schema(arg: Arg) -> dict[str, Any]:
     return schema_of(arg)
 
 
+ERROR_RESPONSE: dict[str, Any] = {
+    "description": "error {code, message, details, hint, request_id}: see docs/error_codes.md",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
+def document_errors(paths: dict[str, Any]) -> None:
+    """Every route answers its errors with the one error body and a 4xx status (validation errors are 400
+    ``INVALID_REQUEST``, not FastAPI's 422), or a 5xx when the server fails (``/readyz`` documents its own)."""
+    for item in paths.values():
+        for operation in item.values():
+            responses: dict[str, Any] = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            for status in [s for s in responses if s.startswith("4")]:
+                responses[status] = {**ERROR_RESPONSE, "description": responses[status].get("description", "")}
+            responses["4XX"] = ERROR_RESPONSE
+            responses.setdefault("5XX", ERROR_RESPONSE)
+
+
 def install(app: FastAPI, catalog_of: Any) -> None:
     """Replace ``app.openapi`` with a builder that adds the rpc paths of the current catalog."""
     cache: dict[str, Any] = {}
@@ -117,9 +141,13 @@ def install(app: FastAPI, catalog_of: Any) -> None:
             doc: dict[str, Any] = cache["doc"]
             return doc
         doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-        doc.setdefault("paths", {}).update(rpc_paths(catalog))
         components = doc.setdefault("components", {})
-        components.setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        schemas = components.setdefault("schemas", {})
+        document_errors(doc.setdefault("paths", {}))
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        doc["paths"].update(rpc_paths(catalog))
+        schemas["Error"] = ERROR_SCHEMA
         components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
         doc["security"] = [{}, {"bearer": []}]
         cache["version"] = catalog.version
@@ -127,3 +155,22 @@ def install(app: FastAPI, catalog_of: Any) -> None:
         return doc
 
     app.openapi = build  # type: ignore[method-assign]
+
+
+DOCS_ASSETS = "/docs/assets"
+
+
+def install_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI over ``/openapi.json``, every asset served by the gateway itself."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} — API docs",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
+
+    app.add_api_route("/docs", docs, methods=["GET"], include_in_schema=False)

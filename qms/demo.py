@@ -17,7 +17,8 @@ from typing import Any
 
 import psycopg
 
-from qms.admin_cli import Arg, call_api, enter_tenant, set_password
+from qms.apicall import call_api
+from qms.passwords import set_password
 
 SLUG = "demo"
 TENANT_NAME = "Demo Bank"
@@ -78,40 +79,34 @@ def seed(url: str, data_dir: Path) -> DemoInfo | None:
     with psycopg.connect(url) as conn:
         if conn.execute("select 1 from qms.tenants where slug = %s", (SLUG,)).fetchone() is not None:
             return None
-        tenant_id = str(call_api(conn, "create_tenant", [("name", TENANT_NAME, "text"), ("slug", SLUG, "text")], "qms"))
-        session = enter_tenant(conn, tenant_id)
-        branch = call_api(
-            conn,
-            "create_branch",
-            [("name", BRANCH_NAME, "text"), ("timezone", TIMEZONE, "text"), ("code", "MAIN", "text")],
-        )
-        branch_id = _id(branch, "branch_id")
-        area = call_api(conn, "create_area", [("branch_id", branch_id, "uuid"), ("name", "Main hall", "text")])
+        row = conn.execute("select qms.create_tenant(name => %s, slug => %s)", (TENANT_NAME, SLUG)).fetchone()
+        assert row is not None
+        tenant_id = str(row[0])
+        admin = {"role": "qms_admin", "tenant_id": tenant_id, "sub": "qms-up:demo"}
+
+        def call(fn: str, **args: Any) -> Any:
+            return call_api(conn, fn, admin, **args)
+
+        branch_id = _id(call("create_branch", name=BRANCH_NAME, timezone=TIMEZONE, code="MAIN"), "branch_id")
+        area = call("create_area", branch_id=branch_id, name="Main hall")
         info = DemoInfo(tenant_id=tenant_id, branch_id=branch_id, area_id=_id(area, "area_id"))
         by_prefix: dict[str, str] = {}
         for name, prefix, sla in SERVICES:
-            args: list[Arg] = [("branch_id", branch_id, "uuid"), ("name", name, "text"), ("prefix", prefix, "text")]
-            service = call_api(conn, "create_service", [*args, ("sla_minutes", sla, "integer")])
+            service = call("create_service", branch_id=branch_id, name=name, prefix=prefix, sla_minutes=sla)
             info.services[name] = by_prefix[prefix] = _id(service, "service_id")
         for name, prefixes in COUNTERS:
             ids = [by_prefix[p] for p in prefixes]
-            args = [("branch_id", branch_id, "uuid"), ("name", name, "text"), ("service_ids", ids, "uuid[]")]
-            counter = call_api(conn, "create_counter", [*args, ("area_id", info.area_id, "uuid")])
+            counter = call("create_counter", branch_id=branch_id, name=name, service_ids=ids, area_id=info.area_id)
             info.counters[name] = _id(counter, "counter_id")
-            call_api(
-                conn,
-                "set_counter_status",
-                [("counter_id", info.counters[name], "uuid"), ("status", "available", "text")],
-            )
+            call("set_counter_status", counter_id=info.counters[name], status="available")
         for email, display_name, role, scoped in USERS:
-            args = [("email", email, "text"), ("display_name", display_name, "text"), ("role", role, "text")]
-            user = call_api(conn, "create_user", [*args, ("branch_ids", [branch_id] if scoped else None, "uuid[]")])
+            branch_ids = [branch_id] if scoped else None
+            user = call("create_user", email=email, display_name=display_name, role=role, branch_ids=branch_ids)
             password = f"demo-{secrets.token_urlsafe(9)}"
-            set_password(session, _id(user, "user_id"), password)
+            set_password(conn, tenant_id, _id(user, "user_id"), password)
             info.logins.append({"email": email, "role": role, "password": password, "user_id": _id(user, "user_id")})
         for kind, name in (("kiosk", "Kiosk 1"), ("display", "Display 1")):
-            args = [("branch_id", branch_id, "uuid"), ("kind", kind, "text"), ("name", name, "text")]
-            device = call_api(conn, "create_device", [*args, ("area_id", info.area_id, "uuid")])
+            device = call("create_device", branch_id=branch_id, kind=kind, name=name, area_id=info.area_id)
             info.devices[kind] = _id(device, "device_id")
         info.save(data_dir)  # before commit: a tenant whose passwords are lost is worse than a retry
     return info

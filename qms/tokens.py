@@ -1,7 +1,8 @@
 """The JWT secret and tokens issued from the command line (HS256, the claims the gateway reads).
 
 Claims: ``role`` (a database role, ``qms_<role>``), ``tenant_id``, ``sub``, ``branch_ids`` (absent for a
-tenant-wide token), ``iat`` and ``exp``. The secret is ``QMS_JWT_SECRET``; with the embedded server and no
+tenant-wide token), ``iat`` and ``exp``; a user's or device's token also carries its ``tv`` (token_version), a
+device's its ``kind`` and ``area_id``. Only roles the gateway serves over HTTP get a token: never ``qms_worker``. The secret is ``QMS_JWT_SECRET``; with the embedded server and no
 such variable, a random one is generated once and kept in ``<data-dir>/secret`` (mode 0600), never in the
 repository.
 """
@@ -21,7 +22,13 @@ from qms.config import Settings
 ALGORITHM = "HS256"
 DEFAULT_TTL_SECONDS = 3600
 SECRET_FILE = "secret"  # noqa: S105 - a file name, not a secret
-ROLES = ("anon", "device", "agent", "supervisor", "admin", "worker", "analyst")
+DEVICE_TTL_SECONDS = 365 * 24 * 3600
+ROLES = ("anon", "device", "agent", "supervisor", "admin", "analyst")  # the roles served over HTTP
+NOT_SERVED = {
+    "worker": "worker tokens are not served over HTTP: platform jobs (relay, no-show sweeper, retention) run inside"
+    " the system and connect to the database as qms_worker; the gateway refuses a qms_worker token",
+}
+START_PAGES = {"kiosk": "/apps/kiosk/", "display": "/apps/display/"}
 
 
 class TokenError(ValueError):
@@ -31,6 +38,8 @@ class TokenError(ValueError):
 def role_name(role: str) -> str:
     """``agent`` or ``qms_agent`` → ``qms_agent``; anything else is refused."""
     short = role.removeprefix("qms_")
+    if short in NOT_SERVED:
+        raise TokenError(f"no token for role qms_{short}: {NOT_SERVED[short]}")
     if short not in ROLES:
         raise TokenError(f"unknown role {role!r}: use one of {', '.join(ROLES)} (or qms_<role>)")
     return f"qms_{short}"
@@ -96,3 +105,33 @@ def decode(secret: str, token: str) -> dict[str, Any]:
     """Verify signature and expiry; the claims."""
     claims: dict[str, Any] = jwt.decode(token, secret, algorithms=[ALGORITHM])
     return claims
+
+
+def user_claims(user: dict[str, Any]) -> dict[str, Any]:
+    """The subject claims of a user's token, from the api's user object (as the gateway's login issues them)."""
+    claims: dict[str, Any] = {"sub": str(user["user_id"]), "tv": int(user["token_version"])}
+    if user.get("branch_ids"):
+        claims["branch_ids"] = [str(b) for b in user["branch_ids"]]
+    if user.get("counter_ids"):
+        claims["counter_ids"] = [str(c) for c in user["counter_ids"]]
+    return claims
+
+
+def device_claims(info: dict[str, Any]) -> dict[str, Any]:
+    """The subject claims of a device token, from ``api.auth_device_token_claims`` (the admin-only, audited
+    check that the device is active), as ``POST /api/devices/{device_id}/token`` signs them."""
+    claims: dict[str, Any] = {
+        "sub": str(info["device_id"]),
+        "branch_ids": [str(info["branch_id"])],
+        "tv": int(info["token_version"]),
+        "kind": info["kind"],
+    }
+    if info.get("area_id"):
+        claims["area_id"] = str(info["area_id"])
+    return claims
+
+
+def device_start_path(kind: str, token: str) -> str:
+    """Where a device opens its app with its token (relative to the gateway): the kiosk or the display page;
+    the token travels in the fragment, which browsers never send to a server."""
+    return f"{START_PAGES[kind]}#token={token}"

@@ -1,9 +1,9 @@
 """``qms up``: the whole system on one machine, supervised.
 
 Order: PostgreSQL (``QMS_DATABASE_URL`` or the embedded cluster under the data dir) → migrations → the demo
-tenant (first run only) → child processes: the gateway (uvicorn), the event relay (when ``qms.relay``
-exists), the workers (no-show sweeper, retention, analytics snapshots) and Datasette (see :func:`datasette_child`). A child that dies is restarted with exponential
-backoff. SIGINT/SIGTERM stop every child (SIGTERM to its process group, SIGKILL after a timeout) and then
+tenant (first run only; a failure to seed it stops the start) → child processes: the gateway (uvicorn), the
+event relay, the workers (no-show sweeper, retention, analytics snapshots, reports, anomalies) and Datasette
+(see :func:`datasette_child`). A child that dies is restarted with exponential backoff. SIGINT/SIGTERM stop every child (SIGTERM to its process group, SIGKILL after a timeout) and then
 the embedded PostgreSQL this run started, so nothing is left behind.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import importlib.util
 import logging
 import os
 import signal
@@ -24,11 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+import psycopg
+
 from dashboards.serve import datasette_argv, datasette_socket
 from qms import demo, tokens
 from qms import migrate as migrations
-from qms.admin_cli import ensure_database
-from qms.config import Settings
+from qms.apicall import describe_error
+from qms.config import Settings, start_embedded
 from qms.pg import Cluster, PgError
 
 log = logging.getLogger("qms.up")
@@ -152,6 +153,9 @@ def gateway_child(url: str, secret: str, host: str, port: int, env: dict[str, st
     # Realtime frames are small JSON (a few hundred bytes): compressing each one per client (permessage-deflate)
     # doubles the fan-out's CPU per frame and keeps a zlib context per connection, for little saved bandwidth.
     argv += ["--ws-per-message-deflate", "false"]
+    # The client address is the gateway's decision (QMS_TRUSTED_PROXIES, gateway/client_ip.py): uvicorn must
+    # not rewrite it from X-Forwarded-For for connections from 127.0.0.1.
+    argv += ["--no-proxy-headers"]
     child_env = {**env, "QMS_DATABASE_URL": url, "QMS_JWT_SECRET": secret, "QMS_GATEWAY_WORKERS": str(workers)}
     if workers > 1:
         child_env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir(env))
@@ -177,9 +181,8 @@ def reset_metrics_dir(spec: ChildSpec) -> None:
         stale.unlink(missing_ok=True)
 
 
-def relay_child(url: str, env: dict[str, str]) -> ChildSpec | None:
-    if importlib.util.find_spec("qms.relay") is None:
-        return None
+def relay_child(url: str, env: dict[str, str]) -> ChildSpec:
+    """The event relay (``python -m qms.relay``): committed ticket events to realtime, in order."""
     return ChildSpec(
         "relay", [sys.executable, "-m", "qms.relay", "--database-url", url], {**env, "QMS_DATABASE_URL": url}
     )
@@ -192,7 +195,7 @@ def workers_child(url: str, env: dict[str, str]) -> ChildSpec:
     )
 
 
-def datasette_child(url: str, data_dir: Path, env: dict[str, str]) -> ChildSpec | None:
+def datasette_child(url: str, data_dir: Path, env: dict[str, str]) -> ChildSpec:
     """Datasette of the analytics dashboards on its Unix socket (dashboards/serve.py), reached through the
     gateway at /analytics/; the snapshots it serves are refreshed by the workers. A stale socket of an earlier
     run is removed first."""
@@ -234,6 +237,7 @@ def banner(base: str, url: str, psql: str, info: demo.DemoInfo | None, data_dir:
         lines.append(f"  demo tenant `{demo.SLUG}`, branch {demo.BRANCH_NAME} ({info.branch_id}); logins:")
         lines += [f"    {x['role']:<10} {x['email']:<24} {x['password']}" for x in info.logins]
         lines.append(f"  kiosk device {info.devices.get('kiosk')}, display device {info.devices.get('display')}")
+        lines.append(f"  (a device's token and start page: qms device token --tenant demo <device> --base-url {base})")
         lines.append(f"  (kept in {data_dir / demo.LOGINS_FILE}; a token: qms token issue --tenant demo --role agent)")
     lines.append("Ctrl-C stops everything.")
     return "\n".join(lines)
@@ -264,8 +268,7 @@ def run(port: int = 8000, data_dir: str | Path | None = None, host: str = "127.0
         else:
             cluster = Cluster(settings.data_dir)
             started_pg = not cluster.running()
-            cluster.start()
-            ensure_database(cluster.url("postgres"), "qms")
+            start_embedded(cluster)
             url, psql = cluster.url(), cluster.psql_path()
             log.info("PostgreSQL at %s (data in %s)", url, cluster.server_dir)
         result = migrations.migrate(url)
@@ -274,10 +277,10 @@ def run(port: int = 8000, data_dir: str | Path | None = None, host: str = "127.0
         if demo_data:
             info = _seed_demo(url, settings.data_dir)
         env = {**os.environ, "QMS_DATA_DIR": str(settings.data_dir)}
-        specs = [gateway_child(url, secret, host, port, env), workers_child(url, env)]
+        specs = [gateway_child(url, secret, host, port, env), workers_child(url, env), relay_child(url, env)]
         reset_metrics_dir(specs[0])
         ds_env = {**env, "QMS_JWT_SECRET": secret}  # Datasette verifies the gateway's tokens
-        specs += [s for s in (relay_child(url, env), datasette_child(url, settings.data_dir, ds_env)) if s is not None]
+        specs.append(datasette_child(url, settings.data_dir, ds_env))
         supervisor = Supervisor(specs)
         supervisor.start()
         base = f"http://{host}:{port}"
@@ -296,6 +299,9 @@ def run(port: int = 8000, data_dir: str | Path | None = None, host: str = "127.0
     except (PgError, migrations.MigrationError, tokens.TokenError) as exc:
         log.error("%s", exc)
         return 1
+    except psycopg.Error as exc:  # seeding the demo tenant (one transaction: nothing of it is left)
+        log.error("demo tenant not created: %s", describe_error(exc))
+        return 1
     finally:
         if supervisor is not None:
             supervisor.stop()
@@ -307,16 +313,8 @@ def run(port: int = 8000, data_dir: str | Path | None = None, host: str = "127.0
 
 
 def _seed_demo(url: str, data_dir: Path) -> demo.DemoInfo | None:
-    """Seed on first run; afterwards the saved logins. A failure is logged, not fatal (retried next run)."""
-    import psycopg
-
-    from qms.admin_cli import describe_error
-
-    try:
-        info = demo.seed(url, data_dir)
-    except psycopg.Error as exc:
-        log.warning("demo tenant not created: %s", describe_error(exc))
-        return None
+    """Seed on first run; afterwards the saved logins."""
+    info = demo.seed(url, data_dir)
     if info is not None:
         log.info("demo tenant %r created", demo.SLUG)
         return info

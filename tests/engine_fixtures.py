@@ -1,5 +1,5 @@
-"""Shared helpers for the queue-engine tests: seed a tenant, a branch, services and counters directly as
-the owner, and open psycopg 3 connections that act as an application role with JWT-style claims."""
+"""Shared helpers for the queue-engine tests: seed a tenant, a branch, services and counters through the api
+(tests.seed_branch), and open psycopg 3 connections that act as an application role with JWT-style claims."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
+ADMIN = "qms_admin"
 AGENT = "qms_agent"
 WORKER = "qms_worker"
 
@@ -56,57 +58,31 @@ def seed_branch(
     slug: str | None = None,
     policy: dict[str, Any] | None = None,
 ) -> Seed:
-    """One tenant, one branch, ``n_services`` services and ``n_counters`` available counters, as the owner.
+    """One tenant, one branch, ``n_services`` services and ``n_counters`` available counters, made through
+    the api by ``tests.seed_branch`` (sql/tests/_helpers.sql), the one seeding path of tests and benchmarks.
 
     Counter i is mapped to ``services_per_counter`` services starting at service ``i mod n_services``
     (all services when None), so every service is reachable when counters >= services.
-    ``policy`` (optional) is stored as the branch-wide policy row.
+    ``policy`` (optional) is set as the branch-wide policy.
     """
     slug = slug or f"t-{uuid.uuid4().hex[:12]}"
-    per_counter = n_services if services_per_counter is None else min(services_per_counter, n_services)
     with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
         tenant_row = conn.execute("select qms.create_tenant(%s, %s)", (f"Tenant {slug}", slug)).fetchone()
         assert tenant_row is not None
         tenant_id: uuid.UUID = tenant_row[0]
-        branch_id = uuid.uuid4()
-        conn.execute(
-            "insert into qms.branches (tenant_id, branch_id, name, timezone) values (%s, %s, %s, 'UTC')",
-            (tenant_id, branch_id, "Main branch"),
-        )
-        service_ids = [uuid.uuid4() for _ in range(n_services)]
-        for i, sid in enumerate(service_ids):
-            conn.execute(
-                "insert into qms.services (tenant_id, service_id, branch_id, name, prefix) values (%s, %s, %s, %s, %s)",
-                (tenant_id, sid, branch_id, f"Service {i}", _prefix(i)),
-            )
-        counter_ids = [uuid.uuid4() for _ in range(n_counters)]
-        mapping: dict[uuid.UUID, list[uuid.UUID]] = {}
-        for i, cid in enumerate(counter_ids):
-            conn.execute(
-                "insert into qms.counters (tenant_id, counter_id, branch_id, name, status)"
-                " values (%s, %s, %s, %s, 'available')",
-                (tenant_id, cid, branch_id, f"Counter {i + 1}"),
-            )
-            mapped = [service_ids[(i + k) % n_services] for k in range(per_counter)]
-            mapping[cid] = mapped
-            for sid in mapped:
-                conn.execute(
-                    "insert into qms.counter_services (tenant_id, branch_id, counter_id, service_id)"
-                    " values (%s, %s, %s, %s)",
-                    (tenant_id, branch_id, cid, sid),
-                )
-        if policy is not None:
-            conn.execute(
-                "insert into qms.policies (tenant_id, branch_id, service_id, policy) values (%s, %s, null, %s)",
-                (tenant_id, branch_id, json.dumps(policy)),
-            )
-    return Seed(tenant_id, branch_id, service_ids, counter_ids, mapping)
-
-
-def _prefix(i: int) -> str:
-    """A, B, …, Z, then A1, B1, … (the schema allows 1-4 upper-case letters or digits)."""
-    letter = chr(ord("A") + i % 26)
-    return letter if i < 26 else f"{letter}{i // 26}"
+        row = conn.execute(
+            "select tests.seed_branch(%s, %s, %s, %s, %s)",
+            (tenant_id, n_services, n_counters, services_per_counter, Jsonb(policy) if policy is not None else None),
+        ).fetchone()
+        assert row is not None
+    made: dict[str, Any] = row[0]
+    return Seed(
+        tenant_id,
+        uuid.UUID(made["branch_id"]),
+        [uuid.UUID(s) for s in made["service_ids"]],
+        [uuid.UUID(c) for c in made["counter_ids"]],
+        {uuid.UUID(c): [uuid.UUID(s) for s in ss] for c, ss in made["mapping"].items()},
+    )
 
 
 def connect_as(url: str, role: str, claims: dict[str, Any], autocommit: bool = True) -> psycopg.Connection[Any]:

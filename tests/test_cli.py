@@ -128,8 +128,11 @@ def test_policy_set_and_get(cli: CliRunner, acme: dict[str, Any]) -> None:
     run(cli, "policy", "set", "--tenant", "acme", bid, '{"called_grace_seconds": 90}')
     run(cli, "policy", "set", "--tenant", "acme", bid, '{"priority_ratio": 5}', "--service", sid)
     got = run(cli, "policy", "get", "--tenant", "acme", bid, "--service", sid)
-    effective = got.get("effective", got)
-    assert effective["called_grace_seconds"] == 90 and effective["priority_ratio"] == 5
+    assert got["called_grace_seconds"] == 90 and got["priority_ratio"] == 5
+    branch_only = run(cli, "policy", "get", "--tenant", "acme", bid)
+    assert branch_only["called_grace_seconds"] == 90 and branch_only["priority_ratio"] == 3  # the default
+    bad = run(cli, "policy", "set", "--tenant", "acme", bid, "{not json", ok=False)
+    assert "INVALID_POLICY" in bad.stderr
 
 
 def test_token_issue_claims(cli: CliRunner, acme: dict[str, Any]) -> None:
@@ -143,14 +146,19 @@ def test_token_issue_claims(cli: CliRunner, acme: dict[str, Any]) -> None:
     assert claims["sub"] == user["user_id"] and claims["tv"] == 0
     assert claims["branch_ids"] == [bid]
     assert 595 <= claims["exp"] - int(time.time()) <= 600 and claims["exp"] - claims["iat"] == 600
-    # a worker token: full role name accepted, no subject lookup, explicit branch scope
+    # an explicit subject (full role name) and branch scope
     out = run(
-        cli, "token", "issue", "--tenant", "acme", "--role", "qms_worker", "--branch", bid, "--sub", "w1", "--json"
-    )
-    assert out["claims"]["role"] == "qms_worker" and out["claims"]["sub"] == "w1"
+        cli, "token", "issue", "--tenant", "acme", "--role", "qms_agent", "--branch", bid, "--sub", "ana@acme.test",
+        "--json",
+    )  # fmt: skip
+    assert out["claims"]["role"] == "qms_agent" and out["claims"]["sub"] == user["user_id"]
     assert jwt.decode(out["token"], SECRET, algorithms=["HS256"])["branch_ids"] == [bid]
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.decode(out["token"], "another-secret-" + "y" * 40, algorithms=["HS256"])
+    nobody = run(cli, "token", "issue", "--tenant", "acme", "--role", "supervisor", ok=False)
+    assert "USER_NOT_FOUND" in nobody.stderr
+    mismatch = run(cli, "token", "issue", "--tenant", "acme", "--role", "admin", "--sub", "ana@acme.test", ok=False)
+    assert "ROLE_MISMATCH" in mismatch.stderr
     bad = run(cli, "token", "issue", "--tenant", "acme", "--role", "root", ok=False)
     assert "unknown role" in bad.stderr
 
@@ -203,3 +211,45 @@ def test_backup_and_restore_round_trip(
     finally:
         with psycopg.connect(test_dbs.admin_url(), autocommit=True) as conn:
             conn.execute("drop database if exists restore_target with (force)")
+
+
+@pytest.mark.parametrize("role", ["worker", "qms_worker"])
+def test_token_issue_refuses_a_worker_token_and_says_why(cli: CliRunner, acme: dict[str, Any], role: str) -> None:
+    bad = run(cli, "token", "issue", "--tenant", "acme", "--role", role, "--sub", "w1", ok=False)
+    assert bad.stdout == ""
+    assert "qms_worker" in bad.stderr and "not served over HTTP" in bad.stderr
+    assert "inside the system" in bad.stderr
+
+
+def test_device_token_prints_the_token_and_the_start_page(cli: CliRunner, acme: dict[str, Any], db_url: str) -> None:
+    bid = acme["branch"]["branch_id"]
+    area = run(cli, "area", "create", "--tenant", "acme", bid, "Hall")
+    kiosk = run(cli, "device", "create", "--tenant", "acme", bid, "kiosk", "Kiosk 1")
+    display = run(cli, "device", "create", "--tenant", "acme", bid, "display", "Board", "--area", area["area_id"])
+    audited = count(db_url, "audit.log")
+    out = run(cli, "device", "token", "--tenant", "acme", kiosk["device_id"], "--ttl", "3600")
+    assert out["url"] == f"/apps/kiosk/#token={out['token']}" and out["kind"] == "kiosk"
+    claims = jwt.decode(out["token"], SECRET, algorithms=["HS256"])
+    assert claims["role"] == "qms_device" and claims["sub"] == kiosk["device_id"]
+    assert claims["tenant_id"] == acme["tenant"]["tenant_id"] and claims["branch_ids"] == [bid]
+    assert claims["kind"] == "kiosk" and claims["tv"] == 0 and "area_id" not in claims
+    assert claims["exp"] - claims["iat"] == 3600
+    # issuing is audited, as over HTTP (api.auth_device_token_claims)
+    assert count(db_url, "audit.log") == audited + 1
+    base = "http://127.0.0.1:8000/"
+    shown = run(cli, "device", "token", "--tenant", "acme", display["device_id"], "--base-url", base)
+    assert shown["url"] == f"http://127.0.0.1:8000/apps/display/#token={shown['token']}"
+    assert jwt.decode(shown["token"], SECRET, algorithms=["HS256"])["area_id"] == area["area_id"]
+    # `token issue --role device` takes the same path
+    issued = run(cli, "token", "issue", "--tenant", "acme", "--role", "device", "--sub", kiosk["device_id"], "--json")
+    assert {k: issued["claims"][k] for k in ("sub", "kind", "tv", "branch_ids")} == {
+        "sub": kiosk["device_id"], "kind": "kiosk", "tv": 0, "branch_ids": [bid]
+    }  # fmt: skip
+    first = run(cli, "token", "issue", "--tenant", "acme", "--role", "device", "--json")
+    assert first["claims"]["sub"] == kiosk["device_id"]  # the earliest active device
+    # a revoked device gets no token (its token_version moved on, too)
+    run(cli, "device", "revoke", "--tenant", "acme", kiosk["device_id"])
+    revoked = run(cli, "device", "token", "--tenant", "acme", kiosk["device_id"], ok=False)
+    assert "DEVICE_REVOKED (PT409)" in revoked.stderr and revoked.stdout == ""
+    unknown = run(cli, "device", "token", "--tenant", "acme", "00000000-0000-4000-8000-000000000000", ok=False)
+    assert "DEVICE_NOT_FOUND (PT404)" in unknown.stderr

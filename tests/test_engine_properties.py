@@ -9,11 +9,13 @@ from typing import Any, ClassVar
 
 import psycopg
 import pytest
-from engine_fixtures import AGENT, Seed, connect_as, seed_branch
+from engine_fixtures import ADMIN, AGENT, Seed, connect_as, make_claims, seed_branch
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from psycopg.rows import dict_row
+
+from qms.apicall import call_api
 
 ACTIVE = ("called", "serving")
 # action -> states it is valid from (DESIGN.md §3, default policy: cancel from waiting/held, no return-to-queue)
@@ -70,9 +72,9 @@ class EngineMachine(RuleBasedStateMachine):
             policy={"called_grace_seconds": 3600, "return_to_queue": False},
         )
         with psycopg.connect(self.url, autocommit=True) as owner:
-            owner.execute(
-                "insert into qms.counter_services (tenant_id, branch_id, counter_id, service_id) values (%s, %s, %s, %s)",
-                (self.seed.tenant_id, self.seed.branch_id, self.seed.counter_ids[2], self.seed.service_ids[1]),
+            admin = make_claims(ADMIN, self.seed.tenant_id, sub="admin-prop")
+            call_api(
+                owner, "update_counter", admin, counter_id=self.seed.counter_ids[2], service_ids=self.seed.service_ids
             )
         self.skills = {
             str(self.seed.counter_ids[0]): {str(self.seed.service_ids[0])},

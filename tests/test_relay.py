@@ -21,10 +21,12 @@ from typing import Any
 import psycopg
 import pytest
 
+from qms.apicall import call_api
 from qms.relay import CHANNEL, MAX_PAYLOAD, Relay, pack_batches
 
 
-# -- fixture data (owner inserts, independent of the admin and engine api) ------------------------------
+# -- fixture data: tenant, branch, service and counter through the api fixtures; tickets and events are
+# written raw (new_ticket, insert_event), so each test controls exactly which log rows the relay sees ------
 @dataclass
 class World:
     url: str
@@ -36,22 +38,14 @@ class World:
 
     def setup(self) -> World:
         with psycopg.connect(self.url, autocommit=True) as conn:
-            conn.execute(
-                "insert into qms.tenants (tenant_id, name, slug) values (%s, 'Acme', %s)",
-                (self.tenant_id, f"t-{self.tenant_id.hex[:12]}"),
-            )
-            conn.execute(
-                "insert into qms.branches (tenant_id, branch_id, name) values (%s, %s, 'Main')",
-                (self.tenant_id, self.branch_id),
-            )
-            conn.execute(
-                "insert into qms.services (tenant_id, service_id, branch_id, name, prefix) values (%s, %s, %s, 'Teller', 'A')",
-                (self.tenant_id, self.service_id, self.branch_id),
-            )
-            conn.execute(
-                "insert into qms.counters (tenant_id, counter_id, branch_id, name, status) values (%s, %s, %s, 'C1', 'available')",
-                (self.tenant_id, self.counter_id, self.branch_id),
-            )
+            row = conn.execute("select qms.create_tenant('Acme', %s)", (f"t-{uuid.uuid4().hex[:12]}",)).fetchone()
+            assert row is not None
+            self.tenant_id = row[0]
+            row = conn.execute("select tests.seed_branch(%s)", (self.tenant_id,)).fetchone()
+            assert row is not None
+            self.branch_id = uuid.UUID(row[0]["branch_id"])
+            self.service_id = uuid.UUID(row[0]["service_ids"][0])
+            self.counter_id = uuid.UUID(row[0]["counter_ids"][0])
         return self
 
     def new_ticket(self, conn: psycopg.Connection[Any]) -> uuid.UUID:
@@ -150,25 +144,17 @@ def test_an_old_xid_with_a_higher_seq_is_held_back_until_the_lower_seq_commits(w
 
 def test_snapshot_as_of_seq_never_passes_an_event_in_flight(world: World) -> None:
     url = world.url
-    claims = json.dumps(
-        {"role": "qms_agent", "tenant_id": str(world.tenant_id), "branch_ids": [str(world.branch_id)], "sub": "a"}
-    )
+    claims = {"role": "qms_agent", "tenant_id": str(world.tenant_id), "branch_ids": [str(world.branch_id)], "sub": "a"}
     with (
         psycopg.connect(url) as writer,
         psycopg.connect(url, autocommit=True) as owner,
         psycopg.connect(url, autocommit=True) as agent,
         worker_conn(url) as relay,
     ):
-        agent.execute("set role qms_agent")
-        agent.execute("select set_config('request.jwt.claims', %s, false)", (claims,))
         ticket = world.new_ticket(owner)
 
         def as_of() -> int:
-            row = agent.execute(
-                "select (api.queue_snapshot(%s) ->> 'as_of_seq')::bigint", (world.branch_id,)
-            ).fetchone()
-            assert row is not None
-            return int(row[0])
+            return int(call_api(agent, "queue_snapshot", claims, branch_id=world.branch_id)["as_of_seq"])
 
         writer.execute("update qms.tickets set status = 'waiting' where ticket_id = %s", (ticket,))  # old xid
         s1 = insert_event(writer, world, ticket, 1, "waiting")
@@ -339,11 +325,12 @@ def test_two_sweepers_at_once_write_one_no_show_event_per_ticket(world: World) -
         # n overdue called tickets (each a counter of its own: one active ticket per counter)
         for i in range(n):
             ticket = world.new_ticket(owner)
-            counter = uuid.uuid4()
-            owner.execute(
-                "insert into qms.counters (tenant_id, counter_id, branch_id, name, status) values (%s, %s, %s, %s, 'available')",
-                (world.tenant_id, counter, world.branch_id, f"K{i}"),
-            )
+            row = owner.execute(
+                "select tests.add_counter(%s, %s, %s, %s)",
+                (world.tenant_id, world.branch_id, f"K{i}", [world.service_id]),
+            ).fetchone()
+            assert row is not None
+            counter = row[0]
             owner.execute(
                 "update qms.tickets set status = 'called', counter_id = %s, called_at = now() - interval '1 hour'"
                 " where ticket_id = %s",

@@ -1,18 +1,24 @@
-"""Tenant isolation, driven by the catalog so that new tables and functions are covered without listing them.
+"""Tenant isolation, driven by the catalog so that new tables and functions are covered without listing them
+(the proof DESIGN.md §2 promises).
 
-Tenant A gets data in every table through a realistic flow of ``api`` calls. Then, under the claims of each
-role of tenant B:
-- every table shows none of A's rows, and UPDATE/DELETE aimed at A's rows touch nothing;
-- every ``api`` function, called with A's ids for its id parameters, either refuses or answers without any of
-  A's ids, and A's data (a fingerprint of all its rows) is unchanged afterwards.
+Tenants A and B are seeded alike through the api (tests.add_* fixtures, then staff and kiosk calls). Then:
+- every table shows none of A's rows to any role of B, and UPDATE/DELETE aimed at A's rows touch nothing;
+- every function in schema ``api`` (read from pg_proc) is probed with A's ids for every uuid argument and a
+  sensible value for the others. A control run first proves the probe arguments reach A's data: with A's own
+  claims, at least one role gets an answer (or a conflict about A's rows) from every function. The same
+  arguments under each role of tenant B must then return nothing of A (none of the uuids in A's rows, none of
+  A's names) and leave A's rows unchanged (row count and checksum of every tenant table).
+Each call runs in a savepoint that is rolled back, so the probes do not disturb each other.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -20,145 +26,344 @@ import pytest
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-ROLES_OF_B = ["qms_anon", "qms_device", "qms_agent", "qms_supervisor", "qms_admin", "qms_worker", "qms_analyst"]
+from qms.apicall import call_api
+
+# The roles a tenant's token may carry over HTTP. qms_worker is a platform role: its functions live in
+# schema `worker`, not in `api`.
+ROLES = ["qms_anon", "qms_device", "qms_agent", "qms_supervisor", "qms_admin", "qms_analyst"]
+# Table-level checks also cover the worker, which holds table privileges of its own.
+TABLE_ROLES = [*ROLES, "qms_worker"]
+# SQLSTATEs by which a role of B may be refused: a business error (PTnnn) or no privilege.
+REFUSED = re.compile(r"^(PT\d{3}|42501)$")
+BRANCH_CODE = "MAIN"
 
 
 @dataclass
 class Tenant:
+    slug: str
     tenant_id: str
     ids: dict[str, str]
+    kiosk_ticket: dict[str, Any] = field(default_factory=dict)
+
+    def secret(self) -> str:
+        """The customer secret of the kiosk ticket: create_ticket's status_url ends in #t=<ticket_id>.<secret>."""
+        status_url: str = self.kiosk_ticket["status_url"]
+        return status_url.rsplit(".", 1)[1]
+
+    def join_code(self) -> str:
+        """The public join code of the branch: <tenant slug>.<branch code>."""
+        return f"{self.slug}.{BRANCH_CODE}"
 
 
-def _as(conn: psycopg.Connection, role: str, claims: dict[str, Any]) -> None:
+def _set_identity(conn: psycopg.Connection[Any], role: str, claims: dict[str, Any]) -> None:
     conn.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps(claims),))
     conn.execute(sql.SQL("set local role {}").format(sql.Identifier(role)))
 
 
-def _reset(conn: psycopg.Connection) -> None:
+def _reset(conn: psycopg.Connection[Any]) -> None:
     conn.execute("reset role")
     conn.execute("select set_config('request.jwt.claims', '', true)")
 
 
-def _call(conn: psycopg.Connection, fn: str, **kwargs: Any) -> Any:
+def _api(conn: psycopg.Connection[Any], fn: str, **kwargs: Any) -> Any:
+    """The probe's call of api.<fn> with named arguments, under the role and claims already set: the text of
+    every row it returns, whatever its return type (scalar, set-returning), so any function can be probed.
+    Seeding uses qms.apicall.call_api like all Python outside the gateway."""
     args = sql.SQL(", ").join(sql.SQL("{} => {}").format(sql.Identifier(k), sql.Placeholder()) for k in kwargs)
-    query = sql.SQL("select api.{}({})").format(sql.Identifier(fn), args)
+    query = sql.SQL("select string_agg(x::text, E'\\n') from api.{}({}) as x").format(sql.Identifier(fn), args)
     values = [Jsonb(v) if isinstance(v, dict) else v for v in kwargs.values()]
     row = conn.execute(query, values).fetchone()
     return row[0] if row else None
 
 
-def _seed(conn: psycopg.Connection, slug: str) -> Tenant:
-    """A tenant with a branch, area, services, counters, users, a device, a policy, tickets and events."""
-    tenant_id = str(conn.execute("select qms.create_tenant(%s, %s)", (slug.title(), slug)).fetchone()[0])  # type: ignore[index]
-    ids: dict[str, str] = {}
-    with conn.transaction():
-        _as(conn, "qms_admin", {"role": "qms_admin", "tenant_id": tenant_id, "sub": f"admin-{slug}"})
-        branch = _call(conn, "create_branch", name=f"{slug} main", timezone="UTC")
-        ids["branch_id"] = branch["branch_id"]
-        ids["area_id"] = _call(conn, "create_area", branch_id=ids["branch_id"], name="Hall")["area_id"]
-        ids["service_id"] = _call(conn, "create_service", branch_id=ids["branch_id"], name="Teller", prefix="A")[
-            "service_id"
-        ]
-        ids["other_service_id"] = _call(conn, "create_service", branch_id=ids["branch_id"], name="Loans", prefix="L")[
-            "service_id"
-        ]
-        ids["counter_id"] = _call(
-            conn, "create_counter", branch_id=ids["branch_id"], name="C1", service_ids=[ids["service_id"]]
-        )["counter_id"]
-        ids["user_id"] = _call(
-            conn,
-            "create_user",
-            email=f"agent@{slug}.test",
-            display_name="Agent",
-            role="agent",
-            branch_ids=[ids["branch_id"]],
-        )["user_id"]
-        ids["device_id"] = _call(conn, "create_device", branch_id=ids["branch_id"], kind="kiosk", name="K1")[
-            "device_id"
-        ]
-        _call(conn, "set_policy", branch_id=ids["branch_id"], policy={"priority_ratio": 2})
-        _call(conn, "set_counter_status", counter_id=ids["counter_id"], status="available")
-        first = _call(
-            conn,
-            "create_ticket",
-            service_id=ids["service_id"],
-            channel="kiosk",
-            contact={"phone": "+62 811 000 111", "consent": True},
-        )
-        ids["ticket_id"] = first["ticket_id"]
-        called = _call(conn, "call_next", counter_id=ids["counter_id"], request_id=str(uuid.uuid4()))
-        assert called["ticket"]["ticket_id"] == ids["ticket_id"]
-        ids["waiting_ticket_id"] = _call(conn, "create_ticket", service_id=ids["service_id"])["ticket_id"]
-        _reset(conn)
-        conn.execute(
-            "insert into qms.notification_templates (tenant_id, event_type, channel, body) values (%s, %s, %s, %s)",
-            (tenant_id, "ticket.called", "email", "Ticket {{ ticket_number }}"),
-        )
-        conn.execute(
-            "insert into qms.notification_deliveries (tenant_id, ticket_id, event_type, channel) values (%s, %s, %s, %s)",
-            (tenant_id, ids["ticket_id"], "ticket.called", "email"),
-        )
-    return Tenant(tenant_id, ids)
+def _fixture(conn: psycopg.Connection[Any], fn: str, *args: Any) -> str:
+    placeholders = sql.SQL(", ").join(sql.Placeholder() for _ in args)
+    row = conn.execute(sql.SQL("select tests.{}({})").format(sql.Identifier(fn), placeholders), args).fetchone()
+    assert row is not None
+    return str(row[0])
 
 
-def _tenant_tables(conn: psycopg.Connection) -> list[str]:
+def _seed(conn: psycopg.Connection[Any], slug: str) -> Tenant:
+    """A tenant with rows in (nearly) every table, made through the api: branch, area, services, counters,
+    a user, a kiosk, a policy, a serving ticket, a waiting kiosk ticket with contact data, idempotency keys,
+    events and audit rows."""
+    row = conn.execute("select qms.create_tenant(%s, %s)", (f"{slug} bank", slug)).fetchone()
+    assert row is not None
+    t = Tenant(slug, str(row[0]), {})
+    ids = t.ids
+    ids["branch_id"] = _fixture(conn, "add_branch", t.tenant_id, f"{slug} main", "UTC", BRANCH_CODE)
+    ids["area_id"] = _fixture(conn, "add_area", t.tenant_id, ids["branch_id"], f"{slug} hall")
+    ids["service_id"] = _fixture(conn, "add_service", t.tenant_id, ids["branch_id"], f"{slug} teller", "A")
+    ids["other_service_id"] = _fixture(conn, "add_service", t.tenant_id, ids["branch_id"], f"{slug} loans", "L")
+    ids["counter_id"] = _fixture(conn, "add_counter", t.tenant_id, ids["branch_id"], f"{slug} c1", [ids["service_id"]])
+    ids["busy_counter_id"] = _fixture(
+        conn, "add_counter", t.tenant_id, ids["branch_id"], f"{slug} c2", [ids["service_id"]]
+    )
+    ids["user_id"] = _fixture(conn, "add_user", t.tenant_id, f"agent@{slug}.test", "agent", [ids["branch_id"]])
+    ids["device_id"] = _fixture(conn, "add_device", t.tenant_id, ids["branch_id"], "kiosk", f"{slug} k1")
+    conn.execute(
+        "select tests.set_policy(%s, %s, null, %s)", (t.tenant_id, ids["branch_id"], Jsonb({"priority_ratio": 2}))
+    )
+    agent, kiosk = _claims("qms_agent", t), _claims("qms_device", t)
+    first = call_api(conn, "create_ticket", agent, service_id=ids["service_id"], request_id=str(uuid.uuid4()))
+    called = call_api(conn, "call_next", agent, counter_id=ids["busy_counter_id"], request_id=str(uuid.uuid4()))
+    assert called["ticket"]["ticket_id"] == first["ticket_id"], called
+    call_api(
+        conn,
+        "ticket_action",
+        agent,
+        ticket_id=first["ticket_id"],
+        action="start",
+        counter_id=ids["busy_counter_id"],
+        request_id=str(uuid.uuid4()),
+    )
+    call_api(
+        conn,
+        "set_counter_status",
+        agent,
+        counter_id=ids["counter_id"],
+        status="available",
+        request_id=str(uuid.uuid4()),
+    )
+    ids["serving_ticket_id"] = first["ticket_id"]
+    t.kiosk_ticket = call_api(
+        conn,
+        "create_ticket",
+        kiosk,
+        service_id=ids["service_id"],
+        channel="kiosk",
+        contact={"phone": "+62 811 000 111", "consent": True},
+    )
+    ids["ticket_id"] = t.kiosk_ticket["ticket_id"]
+    admin = _claims("qms_admin", t)
+    ids["schedule_id"] = call_api(
+        conn, "create_report_schedule", admin, branch_id=ids["branch_id"], name=f"{slug} daily", frequency="daily",
+        local_time="07:00", recipients=[f"ops@{slug}.test"],
+    )["schedule_id"]  # fmt: skip
+    ids["token_id"] = call_api(conn, "create_bi_token", admin, name=f"{slug} bi")["token_id"]
+    ids["rule_id"] = call_api(
+        conn, "create_anomaly_rule", admin, service_id=ids["service_id"], rule_kind="waiting_over", threshold="0.5"
+    )["rule_id"]
+    return t
+
+
+def _claims(role: str, t: Tenant) -> dict[str, Any]:
+    """Claims of ``role`` in tenant ``t``: staff and kiosks are scoped to its branch, an agent is its user,
+    a kiosk is its device; the anonymous role carries no tenant."""
+    if role == "qms_anon":
+        return {"role": role}
+    claims: dict[str, Any] = {"role": role, "tenant_id": t.tenant_id, "sub": str(uuid.uuid4())}
+    if role in ("qms_device", "qms_agent", "qms_supervisor"):
+        claims["branch_ids"] = [t.ids["branch_id"]]
+    if role == "qms_device":
+        claims["sub"] = t.ids["device_id"]
+    if role == "qms_agent":
+        claims["sub"] = t.ids["user_id"]
+    return claims
+
+
+@pytest.fixture(scope="module")
+def two_tenants(test_dbs: Any) -> Iterator[tuple[str, Tenant, Tenant]]:
+    """One database for the module: every probe runs in a savepoint that is rolled back."""
+    with test_dbs.database() as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            a = _seed(conn, "alpha")
+            b = _seed(conn, "bravo")
+        yield url, a, b
+
+
+# -- catalog ------------------------------------------------------------------------------------------
+def _tenant_tables(conn: psycopg.Connection[Any]) -> list[str]:
     rows = conn.execute(
         """select format('%I.%I', n.nspname, c.relname)
              from pg_class c join pg_namespace n on n.oid = c.relnamespace
              join pg_attribute a on a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped
-            where c.relkind in ('r', 'p') and n.nspname in ('qms', 'audit', 'analytics')
+            where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema', 'tests')
             order by 1"""
     ).fetchall()
     return [r[0] for r in rows]
 
 
-def _fingerprint(conn: psycopg.Connection, tables: list[str], tenant_id: str) -> dict[str, str]:
-    out = {}
-    for table in tables:
-        row = conn.execute(
-            sql.SQL(
-                "select count(*) || ':' || coalesce(md5(string_agg(t::text, '|' order by t::text)), '') "
-                "from {} t where tenant_id = %s"
-            ).format(sql.SQL(table)),
-            (tenant_id,),
-        ).fetchone()
-        out[table] = row[0] if row else ""
+def _fingerprint_query(tables: list[str]) -> sql.Composable:
+    """One statement: per table, 'count:md5 of the rows' of one tenant (parameter %(t)s)."""
+    parts = [
+        sql.SQL(
+            "select {} as tbl, count(*) || ':' || coalesce(md5(string_agg(r::text, '|' order by r::text)), '') as fp "
+            "from {} r where tenant_id = %(t)s"
+        ).format(sql.Literal(table), sql.SQL(table))
+        for table in tables
+    ]
+    return sql.SQL(" union all ").join(parts)
+
+
+def _fingerprint(conn: psycopg.Connection[Any], query: sql.Composable, tenant_id: str) -> dict[str, str]:
+    return {r[0]: r[1] for r in conn.execute(query, {"t": tenant_id}).fetchall()}
+
+
+def _ids_of(conn: psycopg.Connection[Any], tables: list[str], tenant_id: str) -> set[str]:
+    """Every uuid held in the tenant's rows, in any uuid or uuid[] column of any tenant table."""
+    columns = conn.execute(
+        """select format('%I.%I', n.nspname, c.relname), a.attname, t.typname = '_uuid'
+             from pg_class c join pg_namespace n on n.oid = c.relnamespace
+             join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+             join pg_type t on t.oid = a.atttypid
+            where t.typname in ('uuid', '_uuid')"""
+    ).fetchall()
+    found: set[str] = set()
+    for table, column, is_array in columns:
+        if table not in tables:
+            continue
+        value = sql.SQL("unnest({})" if is_array else "{}").format(sql.Identifier(column))
+        query = sql.SQL("select distinct {}::text from {} where tenant_id = %s").format(value, sql.SQL(table))
+        found |= {r[0] for r in conn.execute(query, (tenant_id,)).fetchall() if r[0]}
+    return found
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    has_default: bool
+
+
+def _api_functions(conn: psycopg.Connection[Any]) -> list[tuple[str, list[Param]]]:
+    """Every function of schema api, with its input parameters (from pg_proc)."""
+    rows = conn.execute(
+        """select p.proname, coalesce(p.proargnames, '{}'), p.proargtypes::regtype[]::text[], p.pronargdefaults,
+                  coalesce(p.proargmodes::text[], '{}')
+             from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+            where n.nspname = 'api' and p.prokind = 'f'
+            order by 1, p.oid"""
+    ).fetchall()
+    out = []
+    for name, argnames, argtypes, ndefaults, modes in rows:
+        # proargnames also lists OUT/TABLE columns; keep the names of input arguments only.
+        in_names = [n for i, n in enumerate(argnames) if not modes or modes[i] in ("i", "b", "v")]
+        nargs = len(argtypes)
+        params = [Param(in_names[i], argtypes[i], i >= nargs - ndefaults) for i in range(nargs)]
+        out.append((name, params))
     return out
 
 
-def _claims_of(role: str, b: Tenant) -> dict[str, Any]:
-    claims: dict[str, Any] = {"role": role, "tenant_id": b.tenant_id, "sub": str(uuid.uuid4())}
-    if role in ("qms_device", "qms_agent", "qms_supervisor"):
-        claims["branch_ids"] = [b.ids["branch_id"]]
-    if role == "qms_device":
-        claims["sub"] = b.ids["device_id"]
-    return claims
+# -- probe arguments ---------------------------------------------------------------------------------
+UUID_KEYS = {"target_service_id": "other_service_id", "target_counter_id": "counter_id"}
+UUID_ARRAY_KEYS = {"service_ids": "service_id", "branch_ids": "branch_id", "counter_ids": "counter_id"}
+TEXT_SAMPLES = {
+    "action": "cancel",
+    "status": "break",
+    "name": "Probe",
+    "prefix": "Z",
+    "role": "agent",
+    "kind": "kiosk",
+    "email": "probe@example.test",
+    "display_name": "Probe",
+    "frequency": "daily",
+    "local_time": "07:00",
+    "rule_kind": "waiting_over",
+}
+# Parameters whose default is no valid call: sampled even though they have a default.
+DEFAULTED_SAMPLES: dict[str, Any] = {"policy": {"priority_ratio": 3}}
+# Handles a caller holds for its own tenant (a ticket's secret, a branch's join code): a caller of B uses B's,
+# so a public function must not answer about A's ids with them.
+OWN_TEXT: dict[str, Callable[[Tenant], str]] = {"secret": Tenant.secret, "code": Tenant.join_code}
+TYPE_SAMPLES: dict[str, Any] = {
+    "integer": 1,
+    "bigint": 0,
+    "boolean": True,
+    "jsonb": {},
+    "interval": "1 day",
+    "timestamp with time zone": "2026-01-01T00:00:00Z",
+    "date": dt.datetime.now(dt.UTC).date().isoformat(),
+    "numeric": 3,
+    "text[]": ["probe@example.test"],
+}
 
 
-@pytest.fixture
-def two_tenants(db_url: str) -> tuple[str, Tenant, Tenant]:
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        a = _seed(conn, "alpha")
-        b = _seed(conn, "bravo")
-    return db_url, a, b
+def _probe_args(
+    conn: psycopg.Connection[Any], fn: str, params: list[Param], target: Tenant, own: Tenant
+) -> dict[str, Any]:
+    """Arguments aimed at ``target``: its ids for every uuid parameter (with or without default), its stored
+    request id of the same command for request_id (a replay across tenants must not answer), and for the rest
+    a sensible value, or the caller's (``own``) handle where a secret or join code is asked for."""
+    args: dict[str, Any] = {}
+    for p in params:
+        if p.type == "uuid":
+            if p.name == "request_id":
+                row = conn.execute(
+                    "select request_id::text from qms.idempotency_keys where tenant_id = %s and command = %s limit 1",
+                    (target.tenant_id, fn),
+                ).fetchone()
+                args[p.name] = row[0] if row else str(uuid.uuid4())
+            else:
+                args[p.name] = target.ids.get(UUID_KEYS.get(p.name, p.name), target.ids["ticket_id"])
+        elif p.type == "uuid[]":
+            args[p.name] = [target.ids[UUID_ARRAY_KEYS.get(p.name, "branch_id")]]
+        elif p.name in DEFAULTED_SAMPLES:
+            args[p.name] = DEFAULTED_SAMPLES[p.name]
+        elif p.has_default:
+            continue
+        elif p.type == "text" and p.name in OWN_TEXT:
+            args[p.name] = OWN_TEXT[p.name](own)
+        elif p.type == "text":
+            args[p.name] = TEXT_SAMPLES.get(p.name, "probe")
+        else:
+            assert p.type in TYPE_SAMPLES, f"api.{fn}({p.name} {p.type}): teach the probe a value for {p.type}"
+            args[p.name] = TYPE_SAMPLES[p.type]
+    return args
 
 
+@dataclass
+class Outcome:
+    text: str | None = None
+    sqlstate: str | None = None
+    detail: str | None = None
+    changed: bool = False
+
+
+def _probe(
+    conn: psycopg.Connection[Any],
+    fn: str,
+    args: dict[str, Any],
+    role: str,
+    claims: dict[str, Any],
+    watch: tuple[sql.Composable, str, dict[str, str]] | None = None,
+) -> Outcome:
+    """One call in a savepoint, rolled back; with ``watch`` (query, tenant, before) it also tells whether the
+    watched tenant's rows changed (compared before the rollback)."""
+    out = Outcome()
+    conn.execute("savepoint probe")
+    try:
+        _set_identity(conn, role, claims)
+        out.text = _api(conn, fn, **args)
+        _reset(conn)
+        if watch is not None:
+            query, tenant_id, before = watch
+            out.changed = _fingerprint(conn, query, tenant_id) != before
+    except psycopg.Error as exc:
+        out.sqlstate, out.detail = exc.sqlstate, exc.diag.message_detail
+    conn.execute("rollback to savepoint probe")
+    return out
+
+
+# -- tests -------------------------------------------------------------------------------------------
 def test_seed_reaches_every_tenant_table(two_tenants: tuple[str, Tenant, Tenant]) -> None:
-    db_url, a, _ = two_tenants
-    with psycopg.connect(db_url) as conn:
-        prints = _fingerprint(conn, _tenant_tables(conn), a.tenant_id)
-    empty = [t for t, fp in prints.items() if fp.startswith("0:")]
-    # Tables that only fill later in a ticket's life (or per service state) may be empty; everything else must
-    # hold rows, or the isolation checks below would prove nothing for it.
+    url, a, _ = two_tenants
+    with psycopg.connect(url) as conn:
+        tables = _tenant_tables(conn)
+        prints = _fingerprint(conn, _fingerprint_query(tables), a.tenant_id)
+    empty = sorted(t for t, fp in prints.items() if fp.startswith("0:"))
+    # Tables that no api function writes yet may be empty; everything else must hold rows of A, or the
+    # isolation checks below would prove nothing for it.
     assert len(empty) <= len(prints) // 4, f"tables without tenant A rows: {empty}"
 
 
-@pytest.mark.parametrize("role", ROLES_OF_B)
+@pytest.mark.parametrize("role", TABLE_ROLES)
 def test_tables_hide_and_protect_the_other_tenant(two_tenants: tuple[str, Tenant, Tenant], role: str) -> None:
-    db_url, a, b = two_tenants
-    with psycopg.connect(db_url) as conn:
+    url, a, b = two_tenants
+    with psycopg.connect(url) as conn:
         tables = _tenant_tables(conn)
-        before = _fingerprint(conn, tables, a.tenant_id)
+        query = _fingerprint_query(tables)
+        before = _fingerprint(conn, query, a.tenant_id)
         for table in tables:
             for statement in (
                 "select count(*) from {} where tenant_id = %s",
@@ -166,106 +371,71 @@ def test_tables_hide_and_protect_the_other_tenant(two_tenants: tuple[str, Tenant
                 "with x as (delete from {} where tenant_id = %s returning 1) select count(*) from x",
             ):
                 conn.execute("savepoint s")
-                _as(conn, role, _claims_of(role, b))
+                _set_identity(conn, role, _claims(role, b))
                 try:
-                    count = conn.execute(sql.SQL(statement).format(sql.SQL(table)), (a.tenant_id,)).fetchone()[0]  # type: ignore[index]
-                except psycopg.errors.InsufficientPrivilege:
-                    count = 0  # no privilege at all: sees and changes nothing
-                except psycopg.Error as exc:  # e.g. append-only triggers refusing the change
-                    assert exc.sqlstate and exc.sqlstate.startswith(("PT", "42")), f"{table}: {exc}"
+                    row = conn.execute(sql.SQL(statement).format(sql.SQL(table)), (a.tenant_id,)).fetchone()
+                    count = row[0] if row else 0
+                except psycopg.Error as exc:  # no privilege, or an append-only trigger refusing the change
+                    assert exc.sqlstate and REFUSED.match(exc.sqlstate), f"{table}: {exc.sqlstate} {exc}"
                     count = 0
                 assert count == 0, f"{role} of tenant B reached {count} row(s) of tenant A in {table}: {statement}"
                 if conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
                     _reset(conn)
-                    assert _fingerprint(conn, tables, a.tenant_id) == before, f"{role} changed {table}"
+                    assert _fingerprint(conn, query, a.tenant_id) == before, f"{role} changed {table}"
                 conn.execute("rollback to savepoint s")
 
 
-def _api_functions(conn: psycopg.Connection) -> list[tuple[str, list[tuple[str, str, bool]]]]:
-    rows = conn.execute(
-        """select p.proname, p.oid::regprocedure::text,
-                  coalesce(p.proargnames, '{}'), p.proargtypes::regtype[]::text[], p.pronargdefaults
-             from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-            where n.nspname = 'api' and p.prokind = 'f'
-            order by 1, 2"""
-    ).fetchall()
-    out = []
-    for name, _sig, argnames, argtypes, ndefaults in rows:
-        nargs = len(argtypes)
-        params = [
-            (argnames[i] if i < len(argnames) else f"${i + 1}", argtypes[i], i >= nargs - ndefaults)
-            for i in range(nargs)
-        ]
-        out.append((name, params))
-    return out
-
-
-def _value_for(name: str, typ: str, has_default: bool, a: Tenant) -> tuple[bool, Any]:
-    """An argument aimed at tenant A: A's id for id parameters, a plausible value for the rest."""
-    key = {"target_service_id": "other_service_id", "target_counter_id": "counter_id"}.get(name, name)
-    if typ == "uuid":
-        return True, a.ids.get(key, a.ids["ticket_id"])
-    if typ == "uuid[]":
-        return True, [a.ids["service_id"]] if "service" in name else [a.ids["branch_id"]]
-    if has_default:
-        return False, None
-    samples: dict[str, Any] = {
-        "text": {
-            "action": "cancel",
-            "status": "break",
-            "name": "Probe",
-            "prefix": "Z",
-            "role": "agent",
-            "kind": "kiosk",
-            "email": "probe@example.test",
-            "display_name": "Probe",
-        }.get(name, "probe"),
-        "integer": 1,
-        "bigint": 0,
-        "boolean": True,
-        "jsonb": {},
-        "json": {},
-        "interval": "1 day",
-        "timestamp with time zone": "2026-01-01T00:00:00Z",
-        "text[]": ["probe"],
-    }
-    return True, samples.get(typ)
-
-
-@pytest.mark.parametrize("role", ["qms_admin", "qms_supervisor", "qms_agent", "qms_device", "qms_worker"])
-def test_api_functions_refuse_the_other_tenants_ids(two_tenants: tuple[str, Tenant, Tenant], role: str) -> None:
-    db_url, a, b = two_tenants
-    a_ids = set(a.ids.values()) - {b.tenant_id}
-    id_pattern = re.compile("|".join(re.escape(i) for i in a_ids))
-    with psycopg.connect(db_url) as conn:
-        tables = _tenant_tables(conn)
-        before = _fingerprint(conn, tables, a.tenant_id)
+def test_the_probe_arguments_reach_the_tenants_own_data(two_tenants: tuple[str, Tenant, Tenant]) -> None:
+    """Control: with A's own claims, every api function answers (or refuses with a conflict about A's rows,
+    PT409) for at least one role. Otherwise the cross-tenant probe below would prove nothing for it."""
+    url, a, _ = two_tenants
+    with psycopg.connect(url) as conn:
         functions = _api_functions(conn)
-        assert len(functions) >= 20, "the api schema is expected to hold the admin and ticket functions"
+        unreached: list[str] = []
+        for fn, params in functions:
+            args = _probe_args(conn, fn, params, a, a)
+            outcomes = {role: _probe(conn, fn, args, role, _claims(role, a)) for role in ROLES}
+            if not any(o.sqlstate in (None, "PT409") for o in outcomes.values()):
+                seen = ", ".join(
+                    f"{r.removeprefix('qms_')}: {o.sqlstate} {o.detail or ''}" for r, o in outcomes.items()
+                )
+                unreached.append(f"api.{fn}({', '.join(args)}) -> {seen}")
+    assert not unreached, "no tenant role of A reaches A's data with the probe arguments:\n  " + "\n  ".join(unreached)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_api_functions_leak_and_change_nothing_across_tenants(
+    two_tenants: tuple[str, Tenant, Tenant], role: str
+) -> None:
+    url, a, b = two_tenants
+    with psycopg.connect(url) as conn:
+        tables = _tenant_tables(conn)
+        query = _fingerprint_query(tables)
+        before = _fingerprint(conn, query, a.tenant_id)
+        a_ids = _ids_of(conn, tables, a.tenant_id) - _ids_of(conn, tables, b.tenant_id)
+        assert {a.tenant_id, a.ids["ticket_id"], a.ids["user_id"]} <= a_ids
+        leak = re.compile("|".join([*map(re.escape, sorted(a_ids)), re.escape(a.slug)]), re.IGNORECASE)
+        functions = _api_functions(conn)
         leaks: list[str] = []
         changed: list[str] = []
+        odd: list[str] = []
         for fn, params in functions:
-            kwargs = {}
-            for name, typ, has_default in params:
-                use, value = _value_for(name, typ, has_default, a)
-                if use:
-                    kwargs[name] = value
-            conn.execute("savepoint s")
-            _as(conn, role, _claims_of(role, b))
-            try:
-                result = _call(conn, fn, **kwargs)
-            except psycopg.Error as exc:
-                assert exc.sqlstate and (exc.sqlstate.startswith(("PT", "42", "22", "23", "P0"))), (
-                    f"api.{fn} under {role} failed with an unexpected error: {exc.sqlstate} {exc}"
-                )
-                conn.execute("rollback to savepoint s")
+            args = _probe_args(conn, fn, params, a, b)
+            out = _probe(conn, fn, args, role, _claims(role, b), watch=(query, a.tenant_id, before))
+            if out.sqlstate is not None:
+                # Refused: fine, unless it is an error that only A's rows could cause (a conflict with them)
+                # or an error outside the contract.
+                if out.sqlstate == "PT409" or not REFUSED.match(out.sqlstate):
+                    odd.append(f"api.{fn}: {out.sqlstate} {out.detail}")
                 continue
-            if result is not None and id_pattern.search(json.dumps(result, default=str)):
-                leaks.append(fn)
-            # Compare before rolling back: a change to tenant A would be visible to the owner here.
-            _reset(conn)
-            if _fingerprint(conn, tables, a.tenant_id) != before:
-                changed.append(fn)
-            conn.execute("rollback to savepoint s")
-        assert not leaks, f"{role} of tenant B saw tenant A's ids through: {leaks}"
-        assert not changed, f"{role} of tenant B changed tenant A's data through: {changed}"
+            if out.text is not None and (m := leak.search(out.text)):
+                leaks.append(f"api.{fn}: {m.group(0)}")
+            if out.changed:
+                changed.append(f"api.{fn}")
+        assert _fingerprint(conn, query, a.tenant_id) == before
+    problems = [
+        *(f"saw tenant A's data through {x}" for x in leaks),
+        *(f"changed tenant A's rows through {x}" for x in changed),
+        *(f"got an error that reveals or breaks on tenant A's rows from {x}" for x in odd),
+    ]
+    assert not problems, f"{role} of tenant B:\n  " + "\n  ".join(problems)

@@ -8,45 +8,30 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 
 import psycopg
+from engine_fixtures import seed_branch
+
+from qms.apicall import call_api
 
 
-def _seed_called_ticket(conn: psycopg.Connection) -> tuple[str, str]:
-    """A tenant with one called ticket whose grace period ran out long ago."""
-    tenant = str(conn.execute("select qms.create_tenant('Sweep', 'sweep')").fetchone()[0])  # type: ignore[index]
-    branch, service, counter = (str(uuid.uuid4()) for _ in range(3))
-    conn.execute("insert into qms.branches (tenant_id, branch_id, name) values (%s, %s, 'B')", (tenant, branch))
-    conn.execute(
-        "insert into qms.services (tenant_id, service_id, branch_id, name, prefix) values (%s, %s, %s, 'S', 'S')",
-        (tenant, service, branch),
-    )
-    conn.execute(
-        "insert into qms.counters (tenant_id, counter_id, branch_id, name, status) values (%s, %s, %s, 'C', 'available')",
-        (tenant, counter, branch),
-    )
-    conn.execute(
-        "insert into qms.counter_services (tenant_id, branch_id, counter_id, service_id) values (%s, %s, %s, %s)",
-        (tenant, branch, counter, service),
-    )
-    claims = json.dumps({"role": "qms_agent", "tenant_id": tenant, "sub": "agent-1", "branch_ids": [branch]})
-    with conn.transaction():
-        conn.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
-        conn.execute("set local role qms_agent")
-        ticket = conn.execute("select api.create_ticket(service_id => %s)", (service,)).fetchone()[0]  # type: ignore[index]
-        called = conn.execute("select api.call_next(counter_id => %s)", (counter,)).fetchone()[0]  # type: ignore[index]
+def _seed_called_ticket(url: str) -> str:
+    """A tenant with one called ticket whose grace period ran out long ago; its id."""
+    seed = seed_branch(url)
+    agent = seed.claims(sub="agent-1")
+    with psycopg.connect(url, autocommit=True) as conn:
+        ticket = call_api(conn, "create_ticket", agent, service_id=seed.service_ids[0])
+        called = call_api(conn, "call_next", agent, counter_id=seed.counter_ids[0])
         assert called["ticket"]["ticket_id"] == ticket["ticket_id"]
-    # Push the call into the past, beyond the default grace period.
-    conn.execute(
-        "update qms.tickets set called_at = now() - interval '1 hour' where ticket_id = %s", (ticket["ticket_id"],)
-    )
-    return tenant, str(ticket["ticket_id"])
+        # Push the call into the past, beyond the default grace period.
+        conn.execute(
+            "update qms.tickets set called_at = now() - interval '1 hour' where ticket_id = %s", (ticket["ticket_id"],)
+        )
+    return str(ticket["ticket_id"])
 
 
 def test_worker_sweeps_overdue_tickets_and_stops_on_sigterm(db_url: str) -> None:
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        _, ticket_id = _seed_called_ticket(conn)
+    ticket_id = _seed_called_ticket(db_url)
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "workers", "--database-url", db_url, "--sweep-interval", "0.2"],

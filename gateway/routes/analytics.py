@@ -24,7 +24,7 @@ from gateway import auth
 from gateway.db import Database, RequestContext
 from gateway.errors import ApiError
 from gateway.ratelimit import RateLimiter, retry_after
-from gateway.routes.rest import ERRORS, call
+from gateway.routes.rest import call
 from gateway.routes.rpc import json_response
 from qms.analytics_csv import KPI_COLUMNS, csv_text
 from qms.analytics_csv import TICKET_COLUMNS as EXPORT_COLUMNS
@@ -38,7 +38,9 @@ FILTERS = ("from_date", "to_date", "branch_id", "service_id", "priority_class", 
 EXPORT_PAGE = 2000
 
 
-@router.get("/kpi", responses=ERRORS)
+@router.get(
+    "/kpi",
+)
 async def kpi(request: Request) -> Response:
     """``api.kpi`` with the query string as named arguments (from_date, to_date, branch_id, service_id,
     priority_class, channel, granularity)."""
@@ -63,7 +65,7 @@ def _bi_token(request: Request) -> str:
     return token
 
 
-@router.get("/bi/kpi", responses={200: {"content": {"text/csv": {}}}, **ERRORS})
+@router.get("/bi/kpi", responses={200: {"content": {"text/csv": {}}}})
 async def bi_kpi(request: Request) -> Response:
     """Read-only KPIs for BI tools: ``api.kpi`` (query parameters as its arguments) as an analyst of the
     token's tenant; ``format=csv`` for CSV. Authenticated by a BI token (``X-BI-Token`` or ``?token=``),
@@ -90,7 +92,7 @@ async def bi_kpi(request: Request) -> Response:
     return json_response(text)
 
 
-@router.get("/export", responses={200: {"content": {"text/csv": {}}}, **ERRORS})
+@router.get("/export", responses={200: {"content": {"text/csv": {}}}})
 async def export(request: Request) -> Response:
     """The tickets of a filter as CSV (``api.kpi_tickets`` filters), streamed."""
     db: Database = request.app.state.db

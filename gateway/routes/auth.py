@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
 
-from gateway import auth
+from gateway import auth, client_ip
 from gateway.config import Settings
 from gateway.db import Database
 from gateway.errors import ApiError
@@ -60,9 +60,10 @@ def _deps(request: Request) -> tuple[Settings, Database]:
     return request.app.state.settings, request.app.state.db
 
 
-def _client(request: Request) -> tuple[str | None, str | None]:
-    ip = request.headers.get("x-forwarded-for") or (request.client.host if request.client else None)
-    return ip, request.headers.get("user-agent")
+def _client(request: Request) -> tuple[str, str | None]:
+    """The client address the gateway trusts (gateway.client_ip) and the user agent."""
+    settings: Settings = request.app.state.settings
+    return client_ip.of_scope(request.scope, settings.trusted_proxies), request.headers.get("user-agent")
 
 
 def _token_out(settings: Settings, claims: dict[str, Any], refresh: str) -> TokenOut:
@@ -86,27 +87,68 @@ def _token_out(settings: Settings, claims: dict[str, Any], refresh: str) -> Toke
 BAD_LOGIN = ApiError(401, "INVALID_CREDENTIALS", "unknown tenant, e-mail or password", hint="Check and retry.")
 
 
-@router.post("/auth/login", response_model=TokenOut, responses={401: {"description": "INVALID_CREDENTIALS"}})
+def locked_out(seconds: int) -> ApiError:
+    return ApiError(
+        429,
+        "LOGIN_LOCKED",
+        "too many failed logins for this account or address; try again later",
+        hint=f"Wait {seconds} s (Retry-After) and check the e-mail and password.",
+        headers={"Retry-After": str(max(1, seconds))},
+    )
+
+
+@router.post(
+    "/auth/login",
+    response_model=TokenOut,
+    responses={401: {"description": "INVALID_CREDENTIALS"}, 429: {"description": "LOGIN_LOCKED"}},
+)
 async def login(body: LoginIn, request: Request) -> TokenOut:
+    """Password login, throttled per account and per client address (docs/http.md#login-throttle)."""
     settings, db = _deps(request)
+    ip, agent = _client(request)
 
-    async def lookup(conn: AsyncConnection[Any]) -> tuple[Any, ...] | None:
+    async def lookup(conn: AsyncConnection[Any]) -> tuple[int, tuple[Any, ...] | None]:
+        cur = await conn.execute("select qms.auth_login_locked(%s, %s, %s)", (body.tenant, body.email, ip))
+        locked = await cur.fetchone()
         cur = await conn.execute("select * from qms.auth_lookup_user(%s, %s)", (body.tenant, body.email))
-        return await cur.fetchone()
+        return (locked[0] if locked else 0), await cur.fetchone()
 
-    row = await db.raw(lookup)
+    wait, row = await db.raw(lookup)
+    if wait > 0:
+        raise locked_out(wait)
     stored = row[5] if row else None
     ok = await asyncio.to_thread(auth.verify_password, stored, body.password)
     if row is None or not ok:
-        raise BAD_LOGIN
+
+        async def failed(conn: AsyncConnection[Any]) -> int:
+            cur = await conn.execute(
+                "select qms.auth_login_failed(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    body.tenant,
+                    body.email,
+                    ip,
+                    agent,
+                    request.state.request_id,
+                    settings.login_max_failures,
+                    settings.login_max_failures_per_ip,
+                    settings.login_window_seconds,
+                    settings.login_lockout_seconds,
+                    settings.login_lockout_max_seconds,
+                ),
+            )
+            locked = await cur.fetchone()
+            return int(locked[0]) if locked else 0
+
+        lock = await db.raw(failed)
+        raise locked_out(lock) if lock > 0 else BAD_LOGIN
     tenant_id, user_id, role, branch_ids, counter_ids, _hash, is_active, token_version = row
     if not is_active:
         raise ApiError(401, "USER_DISABLED", "the account is disabled", hint="Ask an administrator.")
     refresh, digest = auth.new_refresh_token(str(tenant_id))
     expires = datetime.now(UTC) + timedelta(seconds=settings.refresh_ttl_seconds)
-    ip, agent = _client(request)
 
     async def issue(conn: AsyncConnection[Any]) -> None:
+        await conn.execute("select qms.auth_login_succeeded(%s, %s)", (tenant_id, body.email))
         await conn.execute(
             "select qms.auth_issue_refresh(%s, %s, %s, %s, %s, true, %s, %s)",
             (tenant_id, user_id, digest, uuid.uuid4(), expires, ip, agent),

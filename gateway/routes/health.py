@@ -19,7 +19,13 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    responses={
+        200: {"description": "ready"},
+        503: {"description": "not ready: {status, database, listen}", "content": {"application/json": {}}},
+    },
+)
 async def readyz(request: Request) -> Response:
     db: Database = request.app.state.db
     hub: Hub = request.app.state.hub
@@ -35,7 +41,11 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready" if ready else "not ready", **checks}, status_code=200 if ready else 503)
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"description": "Prometheus text exposition format", "content": {"text/plain": {}}}},
+)
 async def prometheus(request: Request) -> Response:
     body, content_type = await metrics.render(request.app.state.db, request.app.state.hub)
     return Response(body, media_type=content_type)

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
-from gateway import auth
+from gateway import auth, inputs
 from gateway.config import Settings
 from gateway.db import Database, RequestContext
 from gateway.errors import ApiError
@@ -76,6 +76,13 @@ async def in_database_scope(db: Database, ctx: RequestContext, topic: str) -> bo
     return bool(row and row[0])
 
 
+def frame(text: str, settings: Settings) -> Any:
+    """A client frame, held to the limits of a request body (gateway.inputs); raises ApiError."""
+    if len(text) > settings.max_body_bytes:
+        raise inputs.too_large(settings.max_body_bytes)
+    return inputs.parse_body(text, settings.max_json_depth)
+
+
 def _error_frame(exc: ApiError, request_id: str | None = None) -> str:
     return json.dumps({"type": "error", **exc.body(request_id)})
 
@@ -88,7 +95,7 @@ async def websocket_endpoint(ws: WebSocket, token: str | None = None) -> None:
     await ws.accept()
     try:
         if token is None:
-            first = json.loads(await asyncio.wait_for(ws.receive_text(), AUTH_TIMEOUT))
+            first = frame(await asyncio.wait_for(ws.receive_text(), AUTH_TIMEOUT), settings)
             token = first.get("token") if isinstance(first, dict) and first.get("action") == "auth" else None
             if not token:
                 raise ApiError(401, "AUTH_REQUIRED", 'send {"action":"auth","token":…} first or ?token=')
@@ -135,9 +142,9 @@ async def _ws_receiver(
 ) -> None:
     while True:
         try:
-            message = json.loads(await ws.receive_text())
-        except ValueError:
-            await ws.send_text(_error_frame(ApiError(400, "INVALID_JSON", "frames are JSON objects")))
+            message = frame(await ws.receive_text(), settings)
+        except ApiError as exc:
+            await ws.send_text(_error_frame(exc))
             continue
         action = message.get("action") if isinstance(message, dict) else None
         topics = message.get("topics") if isinstance(message, dict) else None

@@ -2,7 +2,8 @@
 
 Request bodies are passed on as named arguments (only the fields the client sent, so SQL defaults apply;
 extra fields are allowed and checked against the function's parameters). Query strings of list routes are
-passed on the same way. A route whose function does not exist (yet) answers 404 UNKNOWN_FUNCTION."""
+passed on the same way. Each route names exactly one function; were it missing from the database, the route
+answers 404 UNKNOWN_FUNCTION."""
 
 from __future__ import annotations
 
@@ -109,11 +110,6 @@ class CallNextOut(BaseModel):
     reason: str | None = None
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    "4XX": {"description": "error body {code, message, details, hint, request_id}"},
-}
-
-
 def _args(body: BaseModel) -> dict[str, Any]:
     return body.model_dump(mode="json", exclude_unset=True)
 
@@ -130,32 +126,23 @@ async def call(request: Request, fn: str, args: dict[str, Any], *, from_query: b
     return json_response(text)
 
 
-def _exists(request: Request, fn: str) -> bool:
-    db: Database = request.app.state.db
-    return fn in db.catalog.functions
-
-
 # -- tickets -----------------------------------------------------------------------------------------
-@router.post("/tickets", tags=["tickets"], responses={200: {"model": Ticket}, **ERRORS})
+@router.post("/tickets", tags=["tickets"], responses={200: {"model": Ticket}})
 async def create_ticket(body: TicketIn, request: Request) -> Response:
     return await call(request, "create_ticket", _args(body))
 
 
-@router.get("/tickets/{ticket_id}", tags=["tickets"], responses={200: {"model": Ticket}, **ERRORS})
+@router.get("/tickets/{ticket_id}", tags=["tickets"], responses={200: {"model": Ticket}})
 async def get_ticket(ticket_id: uuid.UUID, request: Request) -> Response:
-    db: Database = request.app.state.db
-    if not _exists(request, "get_ticket"):
-        await db.refresh_catalog()
-    fn = "get_ticket" if _exists(request, "get_ticket") else "rehydrate_ticket"
-    return await call(request, fn, {"ticket_id": str(ticket_id)})
+    return await call(request, "get_ticket", {"ticket_id": str(ticket_id)})
 
 
-@router.get("/tickets/{ticket_id}/events", tags=["tickets"], responses=ERRORS)
+@router.get("/tickets/{ticket_id}/events", tags=["tickets"])
 async def ticket_events(ticket_id: uuid.UUID, request: Request) -> Response:
     return await call(request, "ticket_events", {"ticket_id": str(ticket_id)})
 
 
-@router.post("/tickets/{ticket_id}/actions", tags=["tickets"], responses={200: {"model": Ticket}, **ERRORS})
+@router.post("/tickets/{ticket_id}/actions", tags=["tickets"], responses={200: {"model": Ticket}})
 async def ticket_action(ticket_id: uuid.UUID, body: TicketActionIn, request: Request) -> Response:
     """Any ticket action; ``call_next`` calls the next ticket for ``counter_id`` (the path id is ignored)."""
     args = _args(body)
@@ -167,7 +154,7 @@ async def ticket_action(ticket_id: uuid.UUID, body: TicketActionIn, request: Req
     return await call(request, "ticket_action", {"ticket_id": str(ticket_id), **args})
 
 
-@router.post("/counters/{counter_id}/call-next", tags=["tickets"], responses={200: {"model": CallNextOut}, **ERRORS})
+@router.post("/counters/{counter_id}/call-next", tags=["tickets"], responses={200: {"model": CallNextOut}})
 async def call_next(counter_id: uuid.UUID, request: Request, request_id: uuid.UUID | None = None) -> Response:
     args: dict[str, Any] = {"counter_id": str(counter_id)}
     if request_id:
@@ -175,12 +162,12 @@ async def call_next(counter_id: uuid.UUID, request: Request, request_id: uuid.UU
     return await call(request, "call_next", args)
 
 
-@router.get("/queues", tags=["tickets"], responses=ERRORS)
+@router.get("/queues", tags=["tickets"])
 async def queues(request: Request, branch_id: uuid.UUID, service_id: uuid.UUID | None = None) -> Response:
     return await call(request, "queue_snapshot", _query(request), from_query=True)
 
 
-@router.get("/display/snapshot", tags=["tickets"], responses=ERRORS)
+@router.get("/display/snapshot", tags=["tickets"])
 async def display_snapshot(
     request: Request, branch_id: uuid.UUID, area_id: uuid.UUID | None = None, last_n: int | None = None
 ) -> Response:
@@ -200,13 +187,12 @@ def _admin_pair(path: str, create_fn: str, list_fn: str, model: type[Body]) -> N
 
     create.__name__ = create_fn
     listing.__name__ = list_fn
-    router.add_api_route(path, create, methods=["POST"], tags=["admin"], responses=ERRORS, summary=f"api.{create_fn}")
+    router.add_api_route(path, create, methods=["POST"], tags=["admin"], summary=f"api.{create_fn}")
     router.add_api_route(
         path,
         listing,
         methods=["GET"],
         tags=["admin"],
-        responses=ERRORS,
         summary=f"api.{list_fn} (query parameters are its arguments)",
     )
 
@@ -218,12 +204,12 @@ _admin_pair("/devices", "create_device", "list_devices", DeviceIn)
 _admin_pair("/users", "create_user", "list_users", UserIn)
 
 
-@router.post("/counters/{counter_id}/status", tags=["admin"], responses=ERRORS)
+@router.post("/counters/{counter_id}/status", tags=["admin"])
 async def set_counter_status(counter_id: uuid.UUID, body: CounterStatusIn, request: Request) -> Response:
     return await call(request, "set_counter_status", {"counter_id": str(counter_id), **_args(body)})
 
 
-@router.get("/audit-logs", tags=["admin"], responses=ERRORS)
+@router.get("/audit-logs", tags=["admin"])
 async def audit_logs(request: Request) -> Response:
     """api.list_audit_logs; query parameters are its arguments."""
     return await call(request, "list_audit_logs", _query(request), from_query=True)

@@ -32,7 +32,7 @@ begin
             ('api.get_policy(uuid, uuid)', 'qms_admin, qms_supervisor, qms_agent'),
             ('api.list_audit_logs(timestamptz, timestamptz, text, text, integer)', 'qms_admin, qms_supervisor'),
             ('api.get_tenant()', 'qms_admin, qms_supervisor, qms_agent'),
-            ('api.update_tenant(text, jsonb, jsonb)', 'qms_admin')
+            ('api.update_tenant(text, jsonb, jsonb, jsonb)', 'qms_admin')
         ) as g (fn, roles)
     loop
         execute format('revoke all on function %s from public, qms_anon, qms_device, qms_agent, qms_supervisor, '

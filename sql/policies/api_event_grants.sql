@@ -38,3 +38,7 @@ grant execute on function api.queue_snapshot(uuid, uuid) to qms_agent, qms_super
 revoke all on function api.display_snapshot(uuid, uuid, integer) from public;
 grant execute on function api.display_snapshot(uuid, uuid, integer)
     to qms_device, qms_agent, qms_supervisor, qms_admin;
+
+-- The supervisor's live floor.
+revoke all on function api.floor_snapshot(uuid) from public;
+grant execute on function api.floor_snapshot(uuid) to qms_supervisor, qms_admin;

@@ -21,3 +21,9 @@ grant execute on function api.get_public_ticket(uuid, text)
     to qms_anon, qms_device, qms_agent, qms_supervisor, qms_admin, qms_analyst;
 revoke all on function api.cancel_public_ticket(uuid, text, uuid) from public;
 grant execute on function api.cancel_public_ticket(uuid, text, uuid) to qms_anon;
+
+-- Joining from the web with a branch's join code: the anonymous customer.
+revoke all on function api.get_public_branch(text) from public;
+grant execute on function api.get_public_branch(text) to qms_anon;
+revoke all on function api.join_queue(text, uuid, jsonb, uuid) from public;
+grant execute on function api.join_queue(text, uuid, jsonb, uuid) to qms_anon;

@@ -19,3 +19,8 @@ create or replace trigger log_append_only
 create or replace trigger log_no_truncate
     before truncate on audit.log
     for each statement execute function qms.tg_append_only__refuse();
+
+-- qms.audit_append takes the tenant and actor as parameters: only its owner's functions (qms.audit_write,
+-- qms.auth_login_failed) may call it, never a request role.
+revoke all on function qms.audit_append(uuid, text, text, text, text, text, jsonb, jsonb, text, text, text)
+    from public;

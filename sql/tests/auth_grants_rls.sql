@@ -3,7 +3,7 @@
 -- qms.refresh_tokens.
 begin;
 set search_path = tests, public;
-select plan(65);
+select plan(66);
 
 create function pg_temp.request_roles() returns text[] language sql immutable
     as $$ select array['qms_anon', 'qms_device', 'qms_agent', 'qms_supervisor', 'qms_admin', 'qms_worker',
@@ -18,32 +18,24 @@ create function pg_temp.executors(p_function text) returns text[] language sql s
 select set_config('request.headers', '{"user-agent":"pgtap","x-forwarded-for":"203.0.113.9"}', true);
 select set_config('fx.ta', qms.create_tenant('Tenant A', 'tenant-a')::text, true);
 select set_config('fx.tb', qms.create_tenant('Tenant B', 'tenant-b')::text, true);
-select set_config('fx.b1', gen_random_uuid()::text, true);
-select set_config('fx.b2', gen_random_uuid()::text, true);
-select set_config('fx.bb', gen_random_uuid()::text, true);
-select set_config('fx.area', gen_random_uuid()::text, true);
-insert into qms.branches (tenant_id, branch_id, name)
-values (tests.fx('ta'), tests.fx('b1'), 'A Main'), (tests.fx('ta'), tests.fx('b2'), 'A Second'),
-       (tests.fx('tb'), tests.fx('bb'), 'B Main');
-insert into qms.areas (tenant_id, area_id, branch_id, name) values (tests.fx('ta'), tests.fx('area'), tests.fx('b1'), 'Hall');
-select set_config('fx.alice', gen_random_uuid()::text, true);   -- A agent
-select set_config('fx.carol', gen_random_uuid()::text, true);   -- A admin
-select set_config('fx.dave', gen_random_uuid()::text, true);    -- B agent
-insert into qms.users (tenant_id, user_id, email, display_name, role, branch_ids)
-values (tests.fx('ta'), tests.fx('alice'), 'alice@a.example', 'Alice', 'agent', array[tests.fx('b1')]),
-       (tests.fx('ta'), tests.fx('carol'), 'carol@a.example', 'Carol', 'admin', null),
-       (tests.fx('tb'), tests.fx('dave'), 'dave@b.example', 'Dave', 'agent', null);
-select set_config('fx.d1', gen_random_uuid()::text, true);
-select set_config('fx.d2', gen_random_uuid()::text, true);
-select set_config('fx.d3', gen_random_uuid()::text, true);
-select set_config('fx.d4', gen_random_uuid()::text, true);
-select set_config('fx.db', gen_random_uuid()::text, true);
-insert into qms.devices (tenant_id, device_id, branch_id, area_id, kind, name, status, token_version)
-values (tests.fx('ta'), tests.fx('d1'), tests.fx('b1'), tests.fx('area'), 'kiosk', 'Kiosk', 'active', 3),
-       (tests.fx('ta'), tests.fx('d2'), tests.fx('b2'), null, 'display', 'Board', 'active', 0),
-       (tests.fx('ta'), tests.fx('d3'), tests.fx('b1'), null, 'kiosk', 'Old kiosk', 'revoked', 0),
-       (tests.fx('ta'), tests.fx('d4'), tests.fx('b1'), null, 'kiosk', 'New kiosk', 'pending', 0),
-       (tests.fx('tb'), tests.fx('db'), tests.fx('bb'), null, 'kiosk', 'B Kiosk', 'active', 0);
+select set_config('fx.b1', tests.add_branch(tests.fx('ta'), 'A Main')::text, true),
+       set_config('fx.b2', tests.add_branch(tests.fx('ta'), 'A Second')::text, true),
+       set_config('fx.bb', tests.add_branch(tests.fx('tb'), 'B Main')::text, true);
+select set_config('fx.area', tests.add_area(tests.fx('ta'), tests.fx('b1'), 'Hall')::text, true);
+-- alice: A agent; carol: A admin; dave: B agent.
+select set_config('fx.alice', tests.add_user(tests.fx('ta'), 'alice@a.example', 'agent', array[tests.fx('b1')], 'Alice')::text, true),
+       set_config('fx.carol', tests.add_user(tests.fx('ta'), 'carol@a.example', 'admin', null, 'Carol')::text, true),
+       set_config('fx.dave', tests.add_user(tests.fx('tb'), 'dave@b.example', 'agent', array[tests.fx('bb')], 'Dave')::text, true);
+-- d1: kiosk in the hall at token_version 3; d2: board of A Second; d3: revoked; d4: pending; db: tenant B's.
+select set_config('fx.d1', tests.add_device(tests.fx('ta'), tests.fx('b1'), 'kiosk', 'Kiosk', tests.fx('area'))::text, true),
+       set_config('fx.d2', tests.add_device(tests.fx('ta'), tests.fx('b2'), 'display', 'Board')::text, true),
+       set_config('fx.d3', tests.add_device(tests.fx('ta'), tests.fx('b1'), 'kiosk', 'Old kiosk')::text, true),
+       set_config('fx.d4', tests.add_device(tests.fx('ta'), tests.fx('b1'), 'kiosk', 'New kiosk')::text, true),
+       set_config('fx.db', tests.add_device(tests.fx('tb'), tests.fx('bb'), 'kiosk', 'B Kiosk')::text, true);
+select is(array[tests.set_device_status(tests.fx('ta'), tests.fx('d1'), 'active', 3),
+                tests.set_device_status(tests.fx('ta'), tests.fx('d3'), 'revoked'),
+                tests.set_device_status(tests.fx('ta'), tests.fx('d4'), 'pending')],
+          array[3, 1, 0], 'fixture: d1 at token_version 3, d3 revoked, d4 pending');
 select qms.auth_issue_refresh(tests.fx('ta'), tests.fx('alice'), tests.token_hash('alice-1'), gen_random_uuid(),
                               now() + interval '1 day');
 select qms.auth_issue_refresh(tests.fx('ta'), tests.fx('alice'), tests.token_hash('alice-2'), gen_random_uuid(),
@@ -92,32 +84,28 @@ select is(qms.auth_revoke_refresh(tests.fx('ta'), tests.token_hash('alice-4')), 
           'qms_authenticator: auth_revoke_refresh works');
 select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('alice')::text, 'qms_agent', 0), true,
           'qms_authenticator: auth_token_valid works');
-select throws_ok(format($$ select qms.set_user_password_hash(%L, %L, '$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aA') $$,
-                        tests.fx('ta'), tests.fx('alice')),
-                 '42501', null, 'qms_authenticator may not set a password hash');
-select throws_ok('select api.auth_whoami()', '42501', null,
-                 'qms_authenticator (NOINHERIT) cannot call api functions without set role');
-select throws_ok('select count(*) from qms.refresh_tokens', '42501', null,
-                 'qms_authenticator cannot read qms.refresh_tokens directly');
+select is(tests.error_of(format($$ select qms.set_user_password_hash(%L, %L, '$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aA') $$,
+                        tests.fx('ta'), tests.fx('alice'))), '42501 ', 'qms_authenticator may not set a password hash');
+select is(tests.error_of('select api.auth_whoami()'), '42501 ',
+          'qms_authenticator (NOINHERIT) cannot call api functions without set role');
+select is(tests.error_of('select count(*) from qms.refresh_tokens'), '42501 ',
+          'qms_authenticator cannot read qms.refresh_tokens directly');
 select tests.reset_role();
 
 -- request roles may not call the login helpers ---------------------------------------------------------
 select tests.authenticate_as('qms_admin', tests.claims('qms_admin', tests.fx('ta'), null, tests.fx('carol')::text));
-select throws_ok($$ select * from qms.auth_lookup_user('tenant-a', 'alice@a.example') $$, '42501', null,
-                 'qms_admin may not call auth_lookup_user');
-select throws_ok(format($$ select qms.auth_issue_refresh(%L, %L, tests.token_hash('x'), gen_random_uuid(),
-                                                         now() + interval '1 day') $$, tests.fx('ta'), tests.fx('carol')),
-                 '42501', null, 'qms_admin may not call auth_issue_refresh');
-select throws_ok(format($$ select * from qms.auth_rotate_refresh(%L, tests.token_hash('carol-1'), tests.token_hash('y'),
-                                                                  now() + interval '1 day') $$, tests.fx('ta')),
-                 '42501', null, 'qms_admin may not call auth_rotate_refresh');
-select throws_ok(format($$ select qms.auth_revoke_refresh(%L, tests.token_hash('alice-1')) $$, tests.fx('ta')),
-                 '42501', null, 'qms_admin may not call auth_revoke_refresh');
-select throws_ok(format($$ select qms.auth_token_valid(%L, %L, 'qms_admin', 0) $$, tests.fx('ta'), tests.fx('carol')),
-                 '42501', null, 'qms_admin may not call auth_token_valid');
-select throws_ok(format($$ select qms.set_user_password_hash(%L, %L, '$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aA') $$,
-                        tests.fx('ta'), tests.fx('alice')),
-                 '42501', null, 'qms_admin may not call set_user_password_hash');
+select is(tests.error_of($$ select * from qms.auth_lookup_user('tenant-a', 'alice@a.example') $$), '42501 ',
+          'qms_admin may not call auth_lookup_user');
+select is(tests.error_of(format($$ select qms.auth_issue_refresh(%L, %L, tests.token_hash('x'), gen_random_uuid(),
+                                                         now() + interval '1 day') $$, tests.fx('ta'), tests.fx('carol'))), '42501 ', 'qms_admin may not call auth_issue_refresh');
+select is(tests.error_of(format($$ select * from qms.auth_rotate_refresh(%L, tests.token_hash('carol-1'), tests.token_hash('y'),
+                                                                  now() + interval '1 day') $$, tests.fx('ta'))), '42501 ', 'qms_admin may not call auth_rotate_refresh');
+select is(tests.error_of(format($$ select qms.auth_revoke_refresh(%L, tests.token_hash('alice-1')) $$, tests.fx('ta'))),
+          '42501 ', 'qms_admin may not call auth_revoke_refresh');
+select is(tests.error_of(format($$ select qms.auth_token_valid(%L, %L, 'qms_admin', 0) $$, tests.fx('ta'), tests.fx('carol'))),
+          '42501 ', 'qms_admin may not call auth_token_valid');
+select is(tests.error_of(format($$ select qms.set_user_password_hash(%L, %L, '$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aA') $$,
+                        tests.fx('ta'), tests.fx('alice'))), '42501 ', 'qms_admin may not call set_user_password_hash');
 select tests.reset_role();
 
 -- every other request role: the same six calls are all 42501
@@ -231,12 +219,12 @@ select tests.authenticate_as('qms_admin', '{"role": "qms_admin", "sub": "no-tena
 select is(tests.error_of(format('select api.auth_device_token_claims(%L)', tests.fx('d1'))), 'PT401 TENANT_REQUIRED',
           'an admin without a tenant claim is PT401 TENANT_REQUIRED');
 select tests.authenticate_as('qms_supervisor', tests.claims('qms_supervisor', tests.fx('ta'), array[tests.fx('b1')]));
-select throws_ok(format('select api.auth_device_token_claims(%L)', tests.fx('d1')), '42501', null,
-                 'a supervisor may not get device token claims');
+select is(tests.error_of(format('select api.auth_device_token_claims(%L)', tests.fx('d1'))), '42501 ',
+          'a supervisor may not get device token claims');
 select tests.authenticate_as('qms_device', tests.claims('qms_device', tests.fx('ta'), array[tests.fx('b1')],
                                                         tests.fx('d1')::text));
-select throws_ok(format('select api.auth_device_token_claims(%L)', tests.fx('d1')), '42501', null,
-                 'a device may not mint its own token claims');
+select is(tests.error_of(format('select api.auth_device_token_claims(%L)', tests.fx('d1'))), '42501 ',
+          'a device may not mint its own token claims');
 select tests.reset_role();
 select set_config('request.jwt.claims', tests.claims('qms_admin', tests.fx('ta'))::text, true);
 select is(tests.error_of(format('select api.auth_device_token_claims(%L)', tests.fx('d1'))), 'PT403 FORBIDDEN',
@@ -251,20 +239,19 @@ select tests.authenticate_as('qms_agent', tests.claims('qms_agent', tests.fx('ta
 select is((select array_agg(distinct user_id) from qms.refresh_tokens), array[tests.fx('alice')],
           'a user sees their own sessions only');
 select is((select count(*)::int from qms.refresh_tokens), 4, '... all of them (two logins and one rotated pair)');
-select throws_ok('select token_hash from qms.refresh_tokens', '42501', null, 'no request role reads token hashes');
-select throws_ok('select replaced_by from qms.refresh_tokens', '42501', null, 'nor replaced_by');
-select throws_ok(format($$ insert into qms.refresh_tokens (tenant_id, token_hash, family_id, user_id, expires_at)
+select is(tests.error_of('select token_hash from qms.refresh_tokens'), '42501 ', 'no request role reads token hashes');
+select is(tests.error_of('select replaced_by from qms.refresh_tokens'), '42501 ', 'nor replaced_by');
+select is(tests.error_of(format($$ insert into qms.refresh_tokens (tenant_id, token_hash, family_id, user_id, expires_at)
                            values (%L, tests.token_hash('forged'), gen_random_uuid(), %L, now() + interval '1 year') $$,
-                        tests.fx('ta'), tests.fx('alice')),
-                 '42501', null, 'a user cannot insert a refresh token');
-select throws_ok('update qms.refresh_tokens set revoked_at = null', '42501', null,
-                 'a user cannot un-revoke a refresh token');
-select throws_ok('delete from qms.refresh_tokens', '42501', null, 'a user cannot delete refresh tokens');
+                        tests.fx('ta'), tests.fx('alice'))), '42501 ', 'a user cannot insert a refresh token');
+select is(tests.error_of('update qms.refresh_tokens set revoked_at = null'), '42501 ',
+          'a user cannot un-revoke a refresh token');
+select is(tests.error_of('delete from qms.refresh_tokens'), '42501 ', 'a user cannot delete refresh tokens');
 select tests.authenticate_as('qms_admin', tests.claims('qms_admin', tests.fx('ta'), null, tests.fx('carol')::text));
 select is((select array_agg(distinct user_id) from qms.refresh_tokens), array[tests.fx('carol')],
           'a tenant-wide admin sees only their own sessions, not other users''');
-select throws_ok('update qms.refresh_tokens set expires_at = now() + interval ''10 years''', '42501', null,
-                 'an admin cannot extend refresh tokens');
+select is(tests.error_of('update qms.refresh_tokens set expires_at = now() + interval ''10 years'''), '42501 ',
+          'an admin cannot extend refresh tokens');
 select tests.authenticate_as('qms_agent', tests.claims('qms_agent', tests.fx('tb'), null, tests.fx('alice')::text));
 select is((select count(*)::int from qms.refresh_tokens), 0,
           'tenant B claims with the sub of a tenant A user see nothing of tenant A');

@@ -3,39 +3,39 @@
 -- (the grants are tested in auth_grants_rls.sql).
 begin;
 set search_path = tests, public;
-select plan(72);
+select plan(73);
 
 -- fixtures (as the owner): tenants A and B, a branch each, users, refresh tokens --------------------------
 select set_config('fx.ta', qms.create_tenant('Tenant A', 'tenant-a')::text, true);
 select set_config('fx.tb', qms.create_tenant('Tenant B', 'tenant-b')::text, true);
 select set_config('fx.tc', qms.create_tenant('Tenant C', 'tenant-c')::text, true);
-insert into qms.branches (tenant_id, branch_id, name)
-values (tests.fx('ta'), '00000000-0000-4000-8000-00000000a0b1', 'A Main'),
-       (tests.fx('tb'), '00000000-0000-4000-8000-00000000b0b1', 'B Main');
-select set_config('fx.alice', gen_random_uuid()::text, true);   -- A agent, active
-select set_config('fx.bob', gen_random_uuid()::text, true);     -- A supervisor, disabled
-select set_config('fx.carol', gen_random_uuid()::text, true);   -- A admin, active
-select set_config('fx.dave', gen_random_uuid()::text, true);    -- B agent with alice's e-mail
-select set_config('fx.erin', gen_random_uuid()::text, true);    -- C agent (tenant C gets disabled)
-insert into qms.users (tenant_id, user_id, email, display_name, role, branch_ids, counter_ids, password_hash,
-                       is_active, token_version)
-values (tests.fx('ta'), tests.fx('alice'), 'Alice@A.example', 'Alice', 'agent',
-        array['00000000-0000-4000-8000-00000000a0b1']::uuid[], array['00000000-0000-4000-8000-0000000000c1']::uuid[],
-        '$argon2id$v=19$m=65536,t=3,p=4$YWxpY2U$aGFzaA', true, 3),
-       (tests.fx('ta'), tests.fx('bob'), 'bob@a.example', 'Bob', 'supervisor', null, null,
-        '$argon2id$v=19$m=65536,t=3,p=4$Ym9i$aGFzaA', false, 0),
-       (tests.fx('ta'), tests.fx('carol'), 'carol@a.example', 'Carol', 'admin', null, null, null, true, 0),
-       (tests.fx('tb'), tests.fx('dave'), 'alice@a.example', 'Dave', 'agent', null, null,
-        '$argon2id$v=19$m=65536,t=3,p=4$ZGF2ZQ$aGFzaA', true, 0),
-       (tests.fx('tc'), tests.fx('erin'), 'erin@c.example', 'Erin', 'agent', null, null, null, true, 0);
+select set_config('fx.a1', tests.add_branch(tests.fx('ta'), 'A Main')::text, true),
+       set_config('fx.bb', tests.add_branch(tests.fx('tb'), 'B Main')::text, true),
+       set_config('fx.cc', tests.add_branch(tests.fx('tc'), 'C Main')::text, true);
+select set_config('fx.c1', tests.add_counter(tests.fx('ta'), tests.fx('a1'), 'Counter 1', null)::text, true);
+-- alice: A agent, active; bob: A supervisor, disabled; carol: A admin without a password; dave: B agent with
+-- alice's e-mail; erin: C agent (tenant C gets disabled).
+select set_config('fx.alice', tests.add_user(tests.fx('ta'), 'Alice@A.example', 'agent', array[tests.fx('a1')], 'Alice',
+                                             array[tests.fx('c1')])::text, true),
+       set_config('fx.bob', tests.add_user(tests.fx('ta'), 'bob@a.example', 'supervisor', array[tests.fx('a1')], 'Bob')::text, true),
+       set_config('fx.carol', tests.add_user(tests.fx('ta'), 'carol@a.example', 'admin', null, 'Carol')::text, true),
+       set_config('fx.dave', tests.add_user(tests.fx('tb'), 'alice@a.example', 'agent', array[tests.fx('bb')], 'Dave')::text, true),
+       set_config('fx.erin', tests.add_user(tests.fx('tc'), 'erin@c.example', 'agent', array[tests.fx('cc')], 'Erin')::text, true);
+select qms.set_user_password_hash(tests.fx('ta'), tests.fx('alice'), '$argon2id$v=19$m=65536,t=3,p=4$YWxpY2U$aGFzaA'),
+       qms.set_user_password_hash(tests.fx('ta'), tests.fx('bob'), '$argon2id$v=19$m=65536,t=3,p=4$Ym9i$aGFzaA'),
+       qms.set_user_password_hash(tests.fx('tb'), tests.fx('dave'), '$argon2id$v=19$m=65536,t=3,p=4$ZGF2ZQ$aGFzaA');
+-- alice's token_version: 1 (password) + 2 revocations = 3; bob: disabled.
+select is(array[tests.revoke_user_tokens(tests.fx('ta'), tests.fx('alice'), 2),
+                tests.revoke_user_tokens(tests.fx('ta'), tests.fx('bob'), 1, p_enable => false)],
+          array[3, 2], 'fixture: alice at token_version 3, bob disabled');
 update qms.tenants set is_active = false where tenant_id = tests.fx('tc');
 
 -- qms.auth_lookup_user -----------------------------------------------------------------------------------
 select results_eq(
     $$ select tenant_id, user_id, role, branch_ids, counter_ids, password_hash, is_active, token_version
        from qms.auth_lookup_user('tenant-a', 'alice@a.example') $$,
-    format($$ values (%L::uuid, %L::uuid, 'agent', array['00000000-0000-4000-8000-00000000a0b1']::uuid[],
-                      array['00000000-0000-4000-8000-0000000000c1']::uuid[],
+    format($$ values (%L::uuid, %L::uuid, 'agent', array[tests.fx('a1')]::uuid[],
+                      array[tests.fx('c1')]::uuid[],
                       '$argon2id$v=19$m=65536,t=3,p=4$YWxpY2U$aGFzaA', true, 3) $$, tests.fx('ta'), tests.fx('alice')),
     'lookup returns the login row of the user: ids, role, scope, hash, active, token_version');
 select is((select user_id from qms.auth_lookup_user('  Tenant-A ', ' ALICE@a.EXAMPLE  ')), tests.fx('alice'),
@@ -115,8 +115,8 @@ select results_eq(
     format($$ select status, user_id, role, branch_ids, counter_ids, token_version
               from qms.auth_rotate_refresh(%L, tests.token_hash('a-r1'), tests.token_hash('a-r2'),
                                            now() + interval '30 days') $$, tests.fx('ta')),
-    format($$ values ('ok', %L::uuid, 'agent', array['00000000-0000-4000-8000-00000000a0b1']::uuid[],
-                      array['00000000-0000-4000-8000-0000000000c1']::uuid[], 3) $$, tests.fx('alice')),
+    format($$ values ('ok', %L::uuid, 'agent', array[tests.fx('a1')]::uuid[],
+                      array[tests.fx('c1')]::uuid[], 3) $$, tests.fx('alice')),
     'rotate: ok with the user''s current role, scope and token_version');
 select set_config('fx.r2', (select token_id from qms.refresh_tokens
                             where tenant_id = tests.fx('ta') and token_hash = tests.token_hash('a-r2'))::text, true);
@@ -131,13 +131,14 @@ select results_eq(
     format($$ select status, user_id from qms.auth_rotate_refresh(%L, tests.token_hash('a-r2'), tests.token_hash('a-r3'),
                                                                   now() + interval '30 days') $$, tests.fx('ta')),
     format($$ values ('ok', %L::uuid) $$, tests.fx('alice')), 'the successor rotates in turn');
-update qms.users set role = 'supervisor', branch_ids = null, counter_ids = null, token_version = 4
-where user_id = tests.fx('alice');
+select tests.authenticate_as('qms_admin', tests.claims('qms_admin', tests.fx('ta')));
+select api.update_user(tests.fx('alice'), role => 'supervisor', counter_ids => '{}');
+select tests.reset_role();
 select results_eq(
     format($$ select status, role, branch_ids, counter_ids, token_version
               from qms.auth_rotate_refresh(%L, tests.token_hash('a-r3'), tests.token_hash('a-r4'),
                                            now() + interval '30 days') $$, tests.fx('ta')),
-    $$ values ('ok', 'supervisor', null::uuid[], null::uuid[], 4) $$,
+    $$ values ('ok', 'supervisor', array[tests.fx('a1')], null::uuid[], 4) $$,
     'rotate returns the user''s claims as they are now, not as they were at login');
 
 -- rotate: invalid, expired -----------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 -- failing check aborts what follows it in the same transaction.
 begin;
 set search_path = tests, public;
-select plan(11);
+select plan(12);
 
 create function pg_temp.executors(p_function text) returns text[] language sql stable
     as $$ select coalesce(array_agg(r order by o), '{}')
@@ -13,18 +13,17 @@ create function pg_temp.executors(p_function text) returns text[] language sql s
 
 -- fixtures (as the owner) ------------------------------------------------------------------------------
 select set_config('fx.ta', qms.create_tenant('Tenant A', 'tenant-a')::text, true);
-select set_config('fx.b1', gen_random_uuid()::text, true);
-insert into qms.branches (tenant_id, branch_id, name) values (tests.fx('ta'), tests.fx('b1'), 'A Main');
-select set_config('fx.agent', gen_random_uuid()::text, true);
-select set_config('fx.off', gen_random_uuid()::text, true);
-insert into qms.users (tenant_id, user_id, email, display_name, role, branch_ids, is_active, token_version)
-values (tests.fx('ta'), tests.fx('agent'), 'agent@a.example', 'Agent', 'agent', array[tests.fx('b1')], true, 2),
-       (tests.fx('ta'), tests.fx('off'), 'off@a.example', 'Off', 'agent', null, false, 0);
-select set_config('fx.kiosk', gen_random_uuid()::text, true);
-select set_config('fx.revoked', gen_random_uuid()::text, true);
-insert into qms.devices (tenant_id, device_id, branch_id, kind, name, status, token_version)
-values (tests.fx('ta'), tests.fx('kiosk'), tests.fx('b1'), 'kiosk', 'Kiosk', 'active', 1),
-       (tests.fx('ta'), tests.fx('revoked'), tests.fx('b1'), 'kiosk', 'Old kiosk', 'revoked', 0);
+select set_config('fx.b1', tests.add_branch(tests.fx('ta'), 'A Main')::text, true);
+-- agent: token_version 2 (revoked twice); off: disabled; kiosk: token_version 1; revoked: a revoked kiosk.
+select set_config('fx.agent', tests.add_user(tests.fx('ta'), 'agent@a.example', 'agent', array[tests.fx('b1')])::text, true),
+       set_config('fx.off', tests.add_user(tests.fx('ta'), 'off@a.example', 'agent', array[tests.fx('b1')])::text, true),
+       set_config('fx.kiosk', tests.add_device(tests.fx('ta'), tests.fx('b1'), 'kiosk', 'Kiosk')::text, true),
+       set_config('fx.revoked', tests.add_device(tests.fx('ta'), tests.fx('b1'), 'kiosk', 'Old kiosk')::text, true);
+select is(array[tests.revoke_user_tokens(tests.fx('ta'), tests.fx('agent'), 2),
+                tests.revoke_user_tokens(tests.fx('ta'), tests.fx('off'), 1, p_enable => false),
+                tests.set_device_status(tests.fx('ta'), tests.fx('kiosk'), 'active', 1),
+                tests.set_device_status(tests.fx('ta'), tests.fx('revoked'), 'revoked')],
+          array[2, 1, 1, 1], 'fixture: the token versions the checks below rely on');
 
 -- definition and grants ---------------------------------------------------------------------------------
 select is((select p.prosecdef and p.proconfig @> array['search_path=""'] from pg_proc p
@@ -44,11 +43,10 @@ select is(tests.error_of(format($$ select qms.auth_require_token_valid(%L, %L, '
 select is(tests.error_of(format($$ select qms.auth_require_token_valid(%L, %L, 'qms_agent', 1) $$,
                                 tests.fx('ta'), tests.fx('agent'))), 'PT401 TOKEN_REVOKED',
           'an old token_version raises PT401 TOKEN_REVOKED');
-select throws_ok(format($$ select qms.auth_require_token_valid(%L, %L, 'qms_agent', 0) $$,
-                        tests.fx('ta'), tests.fx('off')),
-                 'PT401', 'this token is no longer valid (account disabled, device revoked or token version changed)',
-                 'a disabled user raises PT401 with the message the gateway answers');
-select is(tests.error_of(format($$ select qms.auth_require_token_valid(%L, %L, 'qms_device', 0) $$,
+select is(tests.error_of(format($$ select qms.auth_require_token_valid(%L, %L, 'qms_agent', 1) $$,
+                        tests.fx('ta'), tests.fx('off'))), 'PT401 TOKEN_REVOKED',
+          'a disabled user raises PT401 with the message the gateway answers');
+select is(tests.error_of(format($$ select qms.auth_require_token_valid(%L, %L, 'qms_device', 1) $$,
                                 tests.fx('ta'), tests.fx('revoked'))), 'PT401 TOKEN_REVOKED',
           'a revoked device raises PT401 TOKEN_REVOKED');
 select is(tests.error_of(format($$ select qms.auth_require_token_valid(%L, %L, 'qms_agent', null) $$,

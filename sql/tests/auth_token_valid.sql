@@ -2,33 +2,28 @@
 -- tv), and the device last_seen_at it records. Called as the owner (grants: auth_grants_rls.sql).
 begin;
 set search_path = tests, public;
-select plan(48);
+select plan(49);
 
 -- fixtures (as the owner) ------------------------------------------------------------------------------
 select set_config('fx.ta', qms.create_tenant('Tenant A', 'tenant-a')::text, true);
 select set_config('fx.tb', qms.create_tenant('Tenant B', 'tenant-b')::text, true);
-select set_config('fx.b1', gen_random_uuid()::text, true);
-select set_config('fx.bb', gen_random_uuid()::text, true);
-insert into qms.branches (tenant_id, branch_id, name)
-values (tests.fx('ta'), tests.fx('b1'), 'A Main'), (tests.fx('tb'), tests.fx('bb'), 'B Main');
-select set_config('fx.agent', gen_random_uuid()::text, true);
-select set_config('fx.admin', gen_random_uuid()::text, true);
-select set_config('fx.off', gen_random_uuid()::text, true);
-select set_config('fx.ub', gen_random_uuid()::text, true);
-insert into qms.users (tenant_id, user_id, email, display_name, role, branch_ids, is_active, token_version)
-values (tests.fx('ta'), tests.fx('agent'), 'agent@a.example', 'Agent', 'agent', array[tests.fx('b1')], true, 2),
-       (tests.fx('ta'), tests.fx('admin'), 'admin@a.example', 'Admin', 'admin', null, true, 0),
-       (tests.fx('ta'), tests.fx('off'), 'off@a.example', 'Off', 'supervisor', null, false, 0),
-       (tests.fx('tb'), tests.fx('ub'), 'agent@b.example', 'B Agent', 'agent', null, true, 0);
-select set_config('fx.kiosk', gen_random_uuid()::text, true);
-select set_config('fx.pending', gen_random_uuid()::text, true);
-select set_config('fx.revoked', gen_random_uuid()::text, true);
-select set_config('fx.kb', gen_random_uuid()::text, true);
-insert into qms.devices (tenant_id, device_id, branch_id, kind, name, status, token_version)
-values (tests.fx('ta'), tests.fx('kiosk'), tests.fx('b1'), 'kiosk', 'Kiosk', 'active', 1),
-       (tests.fx('ta'), tests.fx('pending'), tests.fx('b1'), 'display', 'Board', 'pending', 0),
-       (tests.fx('ta'), tests.fx('revoked'), tests.fx('b1'), 'kiosk', 'Old kiosk', 'revoked', 0),
-       (tests.fx('tb'), tests.fx('kb'), tests.fx('bb'), 'kiosk', 'B Kiosk', 'active', 0);
+select set_config('fx.b1', tests.add_branch(tests.fx('ta'), 'A Main')::text, true),
+       set_config('fx.bb', tests.add_branch(tests.fx('tb'), 'B Main')::text, true);
+select set_config('fx.agent', tests.add_user(tests.fx('ta'), 'agent@a.example', 'agent', array[tests.fx('b1')])::text, true),
+       set_config('fx.admin', tests.add_user(tests.fx('ta'), 'admin@a.example', 'admin')::text, true),
+       set_config('fx.off', tests.add_user(tests.fx('ta'), 'off@a.example', 'supervisor', array[tests.fx('b1')])::text, true),
+       set_config('fx.ub', tests.add_user(tests.fx('tb'), 'agent@b.example', 'agent', array[tests.fx('bb')])::text, true);
+select set_config('fx.kiosk', tests.add_device(tests.fx('ta'), tests.fx('b1'), 'kiosk', 'Kiosk')::text, true),
+       set_config('fx.pending', tests.add_device(tests.fx('ta'), tests.fx('b1'), 'display', 'Board')::text, true),
+       set_config('fx.revoked', tests.add_device(tests.fx('ta'), tests.fx('b1'), 'kiosk', 'Old kiosk')::text, true),
+       set_config('fx.kb', tests.add_device(tests.fx('tb'), tests.fx('bb'), 'kiosk', 'B Kiosk')::text, true);
+-- agent: token_version 2 (revoked twice); off: disabled (1); kiosk: active at 1; pending: 0; revoked: revoked (1).
+select is(array[tests.revoke_user_tokens(tests.fx('ta'), tests.fx('agent'), 2),
+                tests.revoke_user_tokens(tests.fx('ta'), tests.fx('off'), 1, p_enable => false),
+                tests.set_device_status(tests.fx('ta'), tests.fx('kiosk'), 'active', 1),
+                tests.set_device_status(tests.fx('ta'), tests.fx('pending'), 'pending'),
+                tests.set_device_status(tests.fx('ta'), tests.fx('revoked'), 'revoked')],
+          array[2, 1, 1, 0, 1], 'fixture: the token versions the checks below rely on');
 
 -- user tokens ---------------------------------------------------------------------------------------------
 select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('agent')::text, 'qms_agent', 2), true,
@@ -41,7 +36,7 @@ select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('agent')::text, 'qms_age
           'a token_version from the future is not valid either');
 select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('agent')::text, 'qms_admin', 2), false,
           'a role claim that is not the user''s role is not valid');
-update qms.users set token_version = token_version + 1 where user_id = tests.fx('agent');
+select tests.revoke_user_tokens(tests.fx('ta'), tests.fx('agent'));
 select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('agent')::text, 'qms_agent', 2), false,
           'bumping users.token_version revokes the tokens issued before');
 select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('agent')::text, 'qms_agent', 3), true,
@@ -50,7 +45,7 @@ select qms.set_user_password_hash(tests.fx('ta'), tests.fx('agent'), '$argon2id$
 select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('agent')::text, 'qms_agent', 3)::text || '|'
               || qms.auth_token_valid(tests.fx('ta'), tests.fx('agent')::text, 'qms_agent', 4)::text,
           'false|true', 'a password change (qms.set_user_password_hash) revokes the access tokens issued before');
-select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('off')::text, 'qms_supervisor', 0), false,
+select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('off')::text, 'qms_supervisor', 1), false,
           'a disabled user is not valid');
 select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('off')::text, 'qms_supervisor', null), false,
           'a disabled user is not valid without tv either');
@@ -93,12 +88,13 @@ select is((select last_seen_at from qms.devices where device_id = tests.fx('kios
           'last_seen_at is refreshed after more than a minute');
 select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('kiosk')::text, 'qms_device', 0), false,
           'an older device token_version is revoked');
-update qms.devices set token_version = 2, last_seen_at = null where device_id = tests.fx('kiosk');
+select tests.set_device_status(tests.fx('ta'), tests.fx('kiosk'), 'active', 1);
+update qms.devices set last_seen_at = null where device_id = tests.fx('kiosk');
 select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('kiosk')::text, 'qms_device', 1), false,
           'bumping devices.token_version revokes the device''s tokens');
 select is((select last_seen_at from qms.devices where device_id = tests.fx('kiosk')), null,
           'a refused device request records no last_seen_at');
-select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('revoked')::text, 'qms_device', 0), false,
+select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('revoked')::text, 'qms_device', 1), false,
           'a revoked device is not valid');
 select is(qms.auth_token_valid(tests.fx('ta'), tests.fx('revoked')::text, 'qms_device', null), false,
           'a revoked device is not valid without tv either');

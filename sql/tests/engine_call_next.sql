@@ -33,8 +33,7 @@ select is(api.call_next(pg_temp.fx('c1')), '{"ticket": null, "reason": "queue_em
 
 -- Priority classes (anti-starvation out of the way: ratio 10) ---------------------------------------
 select tests.reset_role();
-insert into qms.policies (tenant_id, branch_id, service_id, policy)
-values (pg_temp.fx('ta'), pg_temp.fx('bx'), pg_temp.fx('sb'), '{"priority_ratio": 10}');
+select tests.set_policy(pg_temp.fx('ta'), pg_temp.fx('bx'), pg_temp.fx('sb'), '{"priority_ratio": 10}');
 select pg_temp.as_agent();
 select pg_temp.issue('sb', 'regular'), pg_temp.issue('sb', 'priority'), pg_temp.issue('sb', 'vip'),
        pg_temp.issue('sb', 'emergency'), pg_temp.issue('sb', 'vip');
@@ -46,8 +45,7 @@ select is(pg_temp.next_number('c3'), 'B-001', 'regular last');
 
 -- Anti-starvation: N = policy priority_ratio (2 here) --------------------------------------------
 select tests.reset_role();
-insert into qms.policies (tenant_id, branch_id, service_id, policy)
-values (pg_temp.fx('ta'), pg_temp.fx('bx'), pg_temp.fx('sa'), '{"priority_ratio": 2}');
+select tests.set_policy(pg_temp.fx('ta'), pg_temp.fx('bx'), pg_temp.fx('sa'), '{"priority_ratio": 2}');
 select pg_temp.as_agent();
 select pg_temp.issue('sa', 'regular'), pg_temp.issue('sa', 'regular'), pg_temp.issue('sa', 'priority'),
        pg_temp.issue('sa', 'vip'), pg_temp.issue('sa', 'priority'), pg_temp.issue('sa', 'priority');
@@ -90,26 +88,28 @@ select lives_ok(format('select api.ticket_action(%L, %L, target_counter_id => %L
                 'transfer A-012 to counter 2');
 select is(pg_temp.next_number('c1'), 'no_compatible_ticket', 'a ticket sent to another counter is not for c1');
 select is(pg_temp.next_number('c2'), 'A-012', 'the target counter gets it');
-select throws_ok(format('select api.call_next(%L)', pg_temp.fx('c2')), 'PT409',
-                 'the counter already has a called or serving ticket', 'COUNTER_BUSY');
+select is(tests.error_of(format('select api.call_next(%L)', pg_temp.fx('c2'))), 'PT409 COUNTER_BUSY',
+          'a counter with a called or serving ticket cannot call again');
 
 -- Errors and RLS --------------------------------------------------------------------------------
-select throws_ok(format('select api.call_next(%L)', gen_random_uuid()), 'PT404', 'counter not found', 'COUNTER_NOT_FOUND');
-select throws_ok(format('select api.call_next(%L)', pg_temp.fx('cy')), 'PT404', 'counter not found',
-                 'an agent of branch X cannot call at a counter of branch Y');
-select throws_ok(format('select api.set_counter_status(%L, %L)', pg_temp.fx('c1'), 'lunch'), 'PT400',
-                 'unknown counter status lunch', 'INVALID_COUNTER_STATUS');
+select is(tests.error_of(format('select api.call_next(%L)', gen_random_uuid())),
+          'PT404 COUNTER_NOT_FOUND', 'an unknown counter is not found');
+select is(tests.error_of(format('select api.call_next(%L)', pg_temp.fx('cy'))), 'PT404 COUNTER_NOT_FOUND',
+          'an agent of branch X cannot call at a counter of branch Y');
+select is(tests.error_of(format('select api.set_counter_status(%L, %L)', pg_temp.fx('c1'), 'lunch')),
+          'PT400 INVALID_COUNTER_STATUS', 'an unknown counter status is refused');
 select tests.authenticate_as('qms_agent', tests.claims('qms_agent', pg_temp.fx('ta'), array[pg_temp.fx('bx')], 'agent-c1',
                              jsonb_build_object('counter_ids', array[pg_temp.fx('c1')])));
-select throws_ok(format('select api.call_next(%L)', pg_temp.fx('c3')), 'PT403', 'you may not operate this counter',
-                 'COUNTER_FORBIDDEN for a counter not in the counter_ids claim');
-select throws_ok(format('select api.set_counter_status(%L, %L)', pg_temp.fx('c3'), 'break'), 'PT403',
-                 'you may not operate this counter', 'set_counter_status: COUNTER_FORBIDDEN');
+select is(tests.error_of(format('select api.call_next(%L)', pg_temp.fx('c3'))), 'PT403 COUNTER_FORBIDDEN',
+          'COUNTER_FORBIDDEN for a counter not in the counter_ids claim');
+select is(tests.error_of(format('select api.set_counter_status(%L, %L)', pg_temp.fx('c3'), 'break')),
+          'PT403 COUNTER_FORBIDDEN', 'set_counter_status: COUNTER_FORBIDDEN');
 select pg_temp.as_agent_b();
-select throws_ok(format('select api.call_next(%L)', pg_temp.fx('c1')), 'PT404', 'counter not found',
-                 'tenant B cannot call at tenant A''s counter');
+select is(tests.error_of(format('select api.call_next(%L)', pg_temp.fx('c1'))), 'PT404 COUNTER_NOT_FOUND',
+          'tenant B cannot call at tenant A''s counter');
 select tests.authenticate_as('qms_device', tests.claims('qms_device', pg_temp.fx('ta'), array[pg_temp.fx('bx')]));
-select throws_ok(format('select api.call_next(%L)', pg_temp.fx('c1')), '42501', null, 'a device cannot call tickets');
+select is(tests.error_of(format('select api.call_next(%L)', pg_temp.fx('c1'))),
+          '42501 ', 'a device cannot call tickets');
 
 -- Idempotent call ------------------------------------------------------------------------------
 select pg_temp.as_agent();

@@ -27,8 +27,7 @@ select is((select business_date from qms.tickets where ticket_number = 'A-001'),
 -- Yesterday's counter (branch time) does not continue today; a policy changes the format.
 insert into qms.ticket_number_counters (tenant_id, service_id, business_date, last_n)
 values (pg_temp.fx('ta'), pg_temp.fx('sy'), (now() at time zone 'UTC')::date - 1, 41);
-insert into qms.policies (tenant_id, branch_id, service_id, policy)
-values (pg_temp.fx('ta'), pg_temp.fx('by'), pg_temp.fx('sy'), '{"number_format": "{prefix}{n:04}"}');
+select tests.set_policy(pg_temp.fx('ta'), pg_temp.fx('by'), pg_temp.fx('sy'), '{"number_format": "{prefix}{n:04}"}');
 select pg_temp.as_admin();
 select is(api.create_ticket(pg_temp.fx('sy')) ->> 'ticket_number', 'Y0001',
           'a new business day restarts at 1 and the policy number_format applies');
@@ -41,32 +40,29 @@ select is(qms.business_date('Asia/Jakarta', '2024-03-01 20:00:00+00'), '2024-03-
 
 -- Validation ------------------------------------------------------------------------------------
 select pg_temp.as_agent();
-select throws_ok(format('select api.create_ticket(%L, %L)', pg_temp.fx('sa'), 'fax'), 'PT400', 'unknown channel fax',
-                 'INVALID_CHANNEL');
-select throws_ok(format('select api.create_ticket(%L, %L, %L)', pg_temp.fx('sa'), 'kiosk', 'royal'), 'PT400',
-                 'unknown priority class royal', 'INVALID_PRIORITY_CLASS');
-select throws_ok(format('select api.create_ticket(%L)', gen_random_uuid()), 'PT404', 'service not found',
-                 'SERVICE_NOT_FOUND for an unknown service');
-select throws_ok(format('select api.create_ticket(%L)', pg_temp.fx('sy')), 'PT404', 'service not found',
-                 'SERVICE_NOT_FOUND for a service outside the agent''s branches');
-select throws_ok(format('select api.create_ticket(%L, contact => %L)', pg_temp.fx('sa'), '{"phone": "+62811111111"}'),
-                 'PT400', 'contact data is stored only with the customer''s consent', 'CONSENT_REQUIRED');
-select throws_ok(format('select api.create_ticket(%L, contact => %L)', pg_temp.fx('sa'), '{"phone": "call me", "consent": true}'),
-                 'PT400', null, 'INVALID_CONTACT');
-select tests.reset_role();
-update qms.services set is_active = false where service_id = pg_temp.fx('sb');
-update qms.branches set hours = '{"mon": [["00:00", "00:01"]]}' where branch_id = pg_temp.fx('by');
+select is(tests.error_of(format('select api.create_ticket(%L, %L)', pg_temp.fx('sa'), 'fax')), 'PT400 INVALID_CHANNEL',
+          'an unknown channel is refused');
+select is(tests.error_of(format('select api.create_ticket(%L, %L, %L)', pg_temp.fx('sa'), 'kiosk', 'royal')),
+          'PT400 INVALID_PRIORITY_CLASS', 'an unknown priority class is refused');
+select is(tests.error_of(format('select api.create_ticket(%L)', gen_random_uuid())), 'PT404 SERVICE_NOT_FOUND',
+          'SERVICE_NOT_FOUND for an unknown service');
+select is(tests.error_of(format('select api.create_ticket(%L)', pg_temp.fx('sy'))), 'PT404 SERVICE_NOT_FOUND',
+          'SERVICE_NOT_FOUND for a service outside the agent''s branches');
+select is(tests.error_of(format('select api.create_ticket(%L, contact => %L)', pg_temp.fx('sa'), '{"phone": "+62811111111"}')),
+          'PT400 CONSENT_REQUIRED', 'contact data is stored only with the customer''s consent');
+select is(tests.error_of(format('select api.create_ticket(%L, contact => %L)', pg_temp.fx('sa'), '{"phone": "call me", "consent": true}')),
+          'PT400 INVALID_CONTACT', 'a malformed phone number is refused');
 select pg_temp.as_admin();
-select throws_ok(format('select api.create_ticket(%L)', pg_temp.fx('sb')), 'PT404', 'service not found',
-                 'an inactive service is not found');
-select throws_ok(format('select api.create_ticket(%L)', pg_temp.fx('sy')), 'PT409', 'the branch is closed now',
-                 'BRANCH_CLOSED outside the branch hours');
-select tests.reset_role();
-update qms.branches set hours = '{}' where branch_id = pg_temp.fx('by');
-update qms.services set hours = '{"sun": []}' where service_id = pg_temp.fx('sy');
-select pg_temp.as_admin();
-select throws_ok(format('select api.create_ticket(%L)', pg_temp.fx('sy')), 'PT409', 'the service is closed now',
-                 'SERVICE_CLOSED outside the service hours');
+select api.update_service(pg_temp.fx('sb'), is_active => false);
+select api.update_branch(pg_temp.fx('by'), hours => '{"mon": [["00:00", "00:01"]]}');
+select is(tests.error_of(format('select api.create_ticket(%L)', pg_temp.fx('sb'))), 'PT404 SERVICE_NOT_FOUND',
+          'an inactive service is not found');
+select is(tests.error_of(format('select api.create_ticket(%L)', pg_temp.fx('sy'))), 'PT409 BRANCH_CLOSED',
+          'BRANCH_CLOSED outside the branch hours');
+select api.update_branch(pg_temp.fx('by'), hours => '{}');
+select api.update_service(pg_temp.fx('sy'), hours => '{"sun": []}');
+select is(tests.error_of(format('select api.create_ticket(%L)', pg_temp.fx('sy'))), 'PT409 SERVICE_CLOSED',
+          'SERVICE_CLOSED outside the service hours');
 select tests.reset_role();
 select ok(qms.is_open('{"mon": [["08:00", "15:00"]]}', 'Asia/Jakarta', '2024-03-04 02:00:00+00'),
           'Monday 09:00 in Jakarta is open');
@@ -83,8 +79,8 @@ select pg_temp.as_device();
 select lives_ok(format('select api.create_ticket(%L, %L, contact => %L)', pg_temp.fx('sa'), 'kiosk',
                        '{"phone": "+62812345678", "email": "a@b.example", "language": "id", "consent": true}'),
                 'a kiosk issues a ticket with a consented contact');
-select throws_ok(format('select api.create_ticket(%L, %L)', pg_temp.fx('sy'), 'kiosk'), 'PT404', 'service not found',
-                 'a device issues only in its own branch');
+select is(tests.error_of(format('select api.create_ticket(%L, %L)', pg_temp.fx('sy'), 'kiosk')), 'PT404 SERVICE_NOT_FOUND',
+          'a device issues only in its own branch');
 select tests.reset_role();
 select is((select count(*)::int from qms.ticket_contacts c join qms.tickets t using (tenant_id, ticket_id)
            where c.phone = '+62812345678' and c.language = 'id' and t.channel = 'kiosk'), 1,
@@ -98,11 +94,10 @@ create temp table first_reply as
     select api.create_ticket(pg_temp.fx('sa'), 'staff', request_id => 'aaaaaaaa-0000-0000-0000-000000000001') as r;
 select is(api.create_ticket(pg_temp.fx('sa'), 'staff', request_id => 'aaaaaaaa-0000-0000-0000-000000000001'),
           (select r from first_reply), 'a retried request gets the same ticket back');
-select throws_ok(format('select api.create_ticket(%L, %L, request_id => %L)', pg_temp.fx('sa'), 'web',
-                        'aaaaaaaa-0000-0000-0000-000000000001'),
-                 'PT409', null, 'IDEMPOTENCY_KEY_REUSED with other arguments');
-select throws_ok(format('select api.call_next(%L, %L)', pg_temp.fx('c1'), 'aaaaaaaa-0000-0000-0000-000000000001'),
-                 'PT409', null, 'IDEMPOTENCY_KEY_REUSED with another command');
+select is(tests.error_of(format('select api.create_ticket(%L, %L, request_id => %L)', pg_temp.fx('sa'), 'web',
+                        'aaaaaaaa-0000-0000-0000-000000000001')), 'PT409 IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_KEY_REUSED with other arguments');
+select is(tests.error_of(format('select api.call_next(%L, %L)', pg_temp.fx('c1'), 'aaaaaaaa-0000-0000-0000-000000000001')),
+          'PT409 IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_KEY_REUSED with another command');
 select tests.reset_role();
 select is((select count(*)::int from qms.ticket_events e
            where e.ticket_id = ((select r from first_reply) ->> 'ticket_id')::uuid), 1,
@@ -110,8 +105,8 @@ select is((select count(*)::int from qms.ticket_events e
 
 -- RLS: tenant B sees nothing of tenant A ------------------------------------------------------------
 select pg_temp.as_agent_b();
-select throws_ok(format('select api.create_ticket(%L)', pg_temp.fx('sa')), 'PT404', 'service not found',
-                 'tenant B cannot issue in tenant A''s service');
+select is(tests.error_of(format('select api.create_ticket(%L)', pg_temp.fx('sa'))), 'PT404 SERVICE_NOT_FOUND',
+          'tenant B cannot issue in tenant A''s service');
 select is((select count(*)::int from qms.tickets), 0, 'tenant B sees no tickets of tenant A');
 select tests.reset_role();
 

@@ -5,8 +5,7 @@ set search_path = tests, public;
 select plan(8);
 -- Fixture (as the owner): tenant A with branches X (Asia/Jakarta) and Y, tenant B. Ids via pg_temp.fx(key).
 \ir _engine_fixture.sql
-insert into qms.policies (tenant_id, branch_id, service_id, policy)
-values (pg_temp.fx('ta'), pg_temp.fx('bx'), pg_temp.fx('sb'), '{"return_to_queue": true}');
+select tests.set_policy(pg_temp.fx('ta'), pg_temp.fx('bx'), pg_temp.fx('sb'), '{"return_to_queue": true}');
 
 -- A day at branch X through the api.
 select pg_temp.as_agent();

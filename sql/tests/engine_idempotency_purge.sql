@@ -3,21 +3,20 @@ begin;
 set search_path = tests, public;
 select plan(7);
 select qms.create_tenant('Tenant P', 'tenant-p') as t \gset
-insert into qms.branches (tenant_id, branch_id, name) values (:'t', '00000000-0000-0000-0000-0000000000b1', 'P');
-insert into qms.counters (tenant_id, counter_id, branch_id, name, status)
-values (:'t', '00000000-0000-0000-0000-0000000000c1', '00000000-0000-0000-0000-0000000000b1', 'P1', 'available');
+select tests.add_branch(:'t', 'P') as b \gset
+select tests.add_counter(:'t', :'b', 'P1', null) as c \gset
 
-select tests.authenticate_as('qms_agent', tests.claims('qms_agent', :'t', array['00000000-0000-0000-0000-0000000000b1'::uuid]));
-select is(api.set_counter_status('00000000-0000-0000-0000-0000000000c1', 'break', 'eeeeeeee-0000-0000-0000-000000000001') ->> 'status',
+select tests.authenticate_as('qms_agent', tests.claims('qms_agent', :'t', array[:'b'::uuid]));
+select is(api.set_counter_status(:'c', 'break', 'eeeeeeee-0000-0000-0000-000000000001') ->> 'status',
           'break', 'set_counter_status with a request_id');
-select api.set_counter_status('00000000-0000-0000-0000-0000000000c1', 'available');
-select is(api.set_counter_status('00000000-0000-0000-0000-0000000000c1', 'break', 'eeeeeeee-0000-0000-0000-000000000001') ->> 'status',
+select api.set_counter_status(:'c', 'available');
+select is(api.set_counter_status(:'c', 'break', 'eeeeeeee-0000-0000-0000-000000000001') ->> 'status',
           'break', 'a replay returns the stored answer');
 select is((select status::text from qms.counters), 'available', 'and changes nothing');
-select throws_ok($$ select api.set_counter_status('00000000-0000-0000-0000-0000000000c1', 'closed',
-                                                  'eeeeeeee-0000-0000-0000-000000000001') $$,
-                 'PT409', null, 'IDEMPOTENCY_KEY_REUSED for other arguments');
-select throws_ok($$ select worker.purge_idempotency_keys() $$, '42501', null, 'agents cannot purge keys');
+select is(tests.error_of(format('select api.set_counter_status(%L, %L, %L)', :'c', 'closed',
+                                'eeeeeeee-0000-0000-0000-000000000001')),
+          'PT409 IDEMPOTENCY_KEY_REUSED', 'a request id reused with other arguments is refused');
+select is(tests.error_of($$ select worker.purge_idempotency_keys() $$), '42501 ', 'agents cannot purge keys');
 select tests.reset_role();
 
 update qms.idempotency_keys set created_at = now() - interval '8 days';

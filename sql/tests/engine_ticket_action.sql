@@ -5,20 +5,41 @@ set search_path = tests, public;
 select plan(43);
 -- Fixture (as the owner): tenant A with branches X (Asia/Jakarta) and Y, tenant B. Ids via pg_temp.fx(key).
 \ir _engine_fixture.sql
+-- A ticket of service p_service in state p_status, made through the api by a supervisor of branch X: issued,
+-- then held or cancelled, or called to p_counter and taken on (start, complete, mark_no_show).
 create function pg_temp.ticket_at(p_status text, p_service text default 'sa', p_counter text default 'c1')
-    returns uuid language sql security definer as $$
-    insert into qms.tickets (tenant_id, branch_id, service_id, counter_id, ticket_number, number_seq, business_date,
-                             status, channel, called_at, served_at)
-    select s.tenant_id, s.branch_id, s.service_id,
-           case when p_status in ('called', 'serving', 'done', 'no_show') then pg_temp.fx(p_counter) end,
-           s.prefix || '-T' || n, 1000 + n, current_date, p_status::qms.ticket_status, 'staff',
-           case when p_status in ('called', 'serving', 'done', 'no_show') then now() end,
-           case when p_status in ('serving', 'done') then now() end
-    from qms.services s, (select count(*)::int + 1 as n from qms.tickets) c
-    where s.service_id = pg_temp.fx(p_service)
-    returning ticket_id $$;
-create function pg_temp.retire(p_ticket uuid) returns void language sql security definer as $$
-    update qms.tickets set status = 'cancelled' where ticket_id = p_ticket $$;
+    returns uuid language plpgsql as $$
+declare
+    v_prev jsonb := tests.enter_as('qms_supervisor', tests.claims('qms_supervisor', pg_temp.fx('ta'),
+                                                                  array[pg_temp.fx('bx')], 'fixture-sup'));
+    v_ticket uuid := (api.create_ticket(pg_temp.fx(p_service)) ->> 'ticket_id')::uuid;
+    v_counter uuid := pg_temp.fx(p_counter);
+    v_action text;
+begin
+    foreach v_action in array case p_status
+        when 'waiting' then '{}'::text[] when 'held' then '{hold}' when 'cancelled' then '{cancel}'
+        when 'called' then '{call}' when 'serving' then '{call,start}' when 'done' then '{call,start,complete}'
+        when 'no_show' then '{call,mark_no_show}' end loop
+        perform api.ticket_action(v_ticket, v_action, v_counter);
+    end loop;
+    perform tests.leave(v_prev);
+    return v_ticket;
+end $$;
+-- Take a ticket out of the way through the api: cancel it while it waits, finish it once called.
+create function pg_temp.retire(p_ticket uuid) returns void language plpgsql as $$
+declare
+    v_prev jsonb := tests.enter_as('qms_supervisor', tests.claims('qms_supervisor', pg_temp.fx('ta'),
+                                                                  array[pg_temp.fx('bx')], 'fixture-sup'));
+    v_ticket jsonb := api.get_ticket(p_ticket);
+    v_action text;
+begin
+    foreach v_action in array case v_ticket ->> 'status'
+        when 'waiting' then '{cancel}' when 'held' then '{cancel}' when 'called' then '{start,complete}'
+        when 'serving' then '{complete}' else '{}'::text[] end loop
+        perform api.ticket_action(p_ticket, v_action, (v_ticket ->> 'counter_id')::uuid);
+    end loop;
+    perform tests.leave(v_prev);
+end $$;
 create function pg_temp.t(p_ticket uuid) returns jsonb language sql security definer as $$
     select to_jsonb(t) from qms.tickets t where ticket_id = p_ticket $$;
 create function pg_temp.events(p_ticket uuid) returns int language sql security definer as $$
@@ -91,21 +112,21 @@ select is((select count(*)::int from qms.ticket_transitions()), 16, 'the transit
 create temp table tk as select pg_temp.ticket_at('called') as id;
 grant select on tk to public;
 select pg_temp.as_agent();
-select throws_ok(format('select api.ticket_action(%L, %L)', (select id from tk), 'start'), 'PT400',
-                 'start needs counter_id', 'COUNTER_REQUIRED');
-select throws_ok(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'start', pg_temp.fx('c2')), 'PT409',
-                 'the ticket is at another counter', 'WRONG_COUNTER');
-select throws_ok(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'dance', pg_temp.fx('c1')), 'PT400',
-                 'unknown action dance', 'INVALID_ACTION');
-select throws_ok(format('select api.ticket_action(%L, %L, %L)', gen_random_uuid(), 'start', pg_temp.fx('c1')), 'PT404',
-                 'ticket not found', 'TICKET_NOT_FOUND for an unknown ticket');
+select is(tests.error_of(format('select api.ticket_action(%L, %L)', (select id from tk), 'start')),
+          'PT400 COUNTER_REQUIRED', 'start needs counter_id');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'start', pg_temp.fx('c2'))),
+          'PT409 WRONG_COUNTER', 'the ticket is at another counter');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'dance', pg_temp.fx('c1'))),
+          'PT400 INVALID_ACTION', 'an unknown action is refused');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, %L)', gen_random_uuid(), 'start', pg_temp.fx('c1'))),
+          'PT404 TICKET_NOT_FOUND', 'TICKET_NOT_FOUND for an unknown ticket');
 select tests.authenticate_as('qms_agent', tests.claims('qms_agent', pg_temp.fx('ta'), array[pg_temp.fx('bx')], 'agent-c2',
                              jsonb_build_object('counter_ids', array[pg_temp.fx('c2')])));
-select throws_ok(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'start', pg_temp.fx('c1')), 'PT403',
-                 'you may not operate this counter', 'COUNTER_FORBIDDEN for a counter the agent may not use');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'start', pg_temp.fx('c1'))),
+          'PT403 COUNTER_FORBIDDEN', 'COUNTER_FORBIDDEN for a counter the agent may not use');
 select pg_temp.as_agent_b();
-select throws_ok(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'start', pg_temp.fx('c1')), 'PT404',
-                 'ticket not found', 'tenant B cannot act on tenant A''s ticket');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'start', pg_temp.fx('c1'))),
+          'PT404 TICKET_NOT_FOUND', 'tenant B cannot act on tenant A''s ticket');
 select pg_temp.as_agent();
 select is(api.ticket_action((select id from tk), 'recall', pg_temp.fx('c1')) ->> 'status', 'called', 'recall keeps it called');
 select is(pg_temp.last_event((select id from tk)), 'ticket.recalled', 'recall writes ticket.recalled');
@@ -117,8 +138,7 @@ select is(pg_temp.last_event((select id from tk)), 'ticket.done', 'complete writ
 
 -- Policy: cancel_from and return_to_queue -------------------------------------------------------------
 select tests.reset_role();
-insert into qms.policies (tenant_id, branch_id, service_id, policy)
-values (pg_temp.fx('ta'), pg_temp.fx('bx'), null, '{"cancel_from": ["waiting", "held", "called"], "return_to_queue": true}');
+select tests.set_policy(pg_temp.fx('ta'), pg_temp.fx('bx'), null, '{"cancel_from": ["waiting", "held", "called"], "return_to_queue": true}');
 update tk set id = pg_temp.ticket_at('called');
 select pg_temp.as_agent();
 select is(api.ticket_action((select id from tk), 'cancel') ->> 'status', 'cancelled', 'cancel_from may allow called');
@@ -138,20 +158,22 @@ select is(api.call_next(pg_temp.fx('c1')) -> 'ticket' ->> 'ticket_id', (select i
 
 -- Transfer ----------------------------------------------------------------------------------------
 select tests.reset_role();
+select pg_temp.retire(((select r from ret) ->> 'ticket_id')::uuid);  -- the returned ticket waits no more
 update tk set id = pg_temp.ticket_at('serving', 'sa', 'c2');
 select pg_temp.as_supervisor();
-select throws_ok(format('select api.ticket_action(%L, %L)', (select id from tk), 'transfer'), 'PT400',
-                 'transfer needs target_service_id or target_counter_id', 'TRANSFER_TARGET_REQUIRED');
-select throws_ok(format('select api.ticket_action(%L, %L, target_service_id => %L)', (select id from tk), 'transfer',
-                        gen_random_uuid()), 'PT404', 'target service not found', 'transfer to an unknown service');
-select throws_ok(format('select api.ticket_action(%L, %L, target_counter_id => %L)', (select id from tk), 'transfer',
-                        pg_temp.fx('c3')), 'PT400', 'the target counter does not serve that service',
-                 'COUNTER_NOT_MAPPED: counter 3 does not serve A');
-select throws_ok(format('select api.ticket_action(%L, %L, target_counter_id => %L)', (select id from tk), 'transfer',
-                        gen_random_uuid()), 'PT404', 'target counter not found', 'transfer to an unknown counter');
+select is(tests.error_of(format('select api.ticket_action(%L, %L)', (select id from tk), 'transfer')),
+          'PT400 TRANSFER_TARGET_REQUIRED', 'transfer needs a target service or counter');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, target_service_id => %L)', (select id from tk), 'transfer',
+                        gen_random_uuid())), 'PT404 SERVICE_NOT_FOUND', 'transfer to an unknown service');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, target_counter_id => %L)', (select id from tk), 'transfer',
+                        pg_temp.fx('c3'))), 'PT400 COUNTER_NOT_MAPPED',
+          'COUNTER_NOT_MAPPED: counter 3 does not serve A');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, target_counter_id => %L)', (select id from tk), 'transfer',
+                        gen_random_uuid())), 'PT404 COUNTER_NOT_FOUND', 'transfer to an unknown counter');
 select pg_temp.as_admin();
-select throws_ok(format('select api.ticket_action(%L, %L, target_service_id => %L)', (select id from tk), 'transfer',
-                        pg_temp.fx('sy')), 'PT400', 'a ticket moves only within its branch', 'TRANSFER_CROSS_BRANCH');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, target_service_id => %L)', (select id from tk), 'transfer',
+                        pg_temp.fx('sy'))), 'PT400 TRANSFER_CROSS_BRANCH',
+          'a ticket moves only within its branch');
 select pg_temp.as_supervisor();
 create temp table tr as select api.ticket_action((select id from tk), 'transfer', target_service_id => pg_temp.fx('sb'),
                                                  reason => 'needs a loan officer') as r;
@@ -173,16 +195,16 @@ select pg_temp.retire(id) from tk;
 select pg_temp.retire(id) from older;
 update tk set id = pg_temp.ticket_at('waiting');
 select pg_temp.as_agent();
-select throws_ok(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'call', pg_temp.fx('c1')), 'PT403',
-                 null, 'an agent may not call out of order (FORBIDDEN)');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'call', pg_temp.fx('c1'))),
+          'PT403 FORBIDDEN', 'an agent may not call out of order (FORBIDDEN)');
 select pg_temp.as_supervisor();
-select throws_ok(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'call', pg_temp.fx('c3')), 'PT400',
-                 'the counter does not serve this ticket''s service', 'call: COUNTER_NOT_MAPPED');
-select throws_ok(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'call', gen_random_uuid()), 'PT404',
-                 'counter not found', 'call: COUNTER_NOT_FOUND');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'call', pg_temp.fx('c3'))),
+          'PT400 COUNTER_NOT_MAPPED', 'call: COUNTER_NOT_MAPPED');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'call', gen_random_uuid())),
+          'PT404 COUNTER_NOT_FOUND', 'call: COUNTER_NOT_FOUND');
 select api.set_counter_status(pg_temp.fx('c1'), 'break');
-select throws_ok(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'call', pg_temp.fx('c1')), 'PT409',
-                 'the counter is break', 'call: COUNTER_UNAVAILABLE on break');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, %L)', (select id from tk), 'call', pg_temp.fx('c1'))),
+          'PT409 COUNTER_UNAVAILABLE', 'call: COUNTER_UNAVAILABLE on break');
 select api.set_counter_status(pg_temp.fx('c1'), 'available');
 select is(api.ticket_action((select id from tk), 'call', pg_temp.fx('c1')) ->> 'counter_id', pg_temp.fx('c1')::text,
           'a supervisor calls a specific ticket to counter 1');
@@ -193,17 +215,18 @@ select tests.reset_role();
 create temp table tk2 as select pg_temp.ticket_at('waiting') as id;
 grant select on tk2 to public;
 select pg_temp.as_supervisor();
-select throws_ok(format('select api.ticket_action(%L, %L, %L)', (select id from tk2), 'call', pg_temp.fx('c1')), 'PT409',
-                 'the counter already has a called or serving ticket', 'call: COUNTER_BUSY');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, %L)', (select id from tk2), 'call', pg_temp.fx('c1'))),
+          'PT409 COUNTER_BUSY', 'call: COUNTER_BUSY');
 
 -- Idempotency -------------------------------------------------------------------------------------
 create temp table held as select api.ticket_action((select id from tk2), 'hold',
                                                    request_id => 'cccccccc-0000-0000-0000-000000000001') as r;
 select is(api.ticket_action((select id from tk2), 'hold', request_id => 'cccccccc-0000-0000-0000-000000000001'),
           (select r from held), 'a retried hold returns the stored ticket, no INVALID_TRANSITION');
-select is(pg_temp.events((select id from tk2)), 1, 'and writes one event');
-select throws_ok(format('select api.ticket_action(%L, %L, request_id => %L)', (select id from tk2), 'unhold',
-                        'cccccccc-0000-0000-0000-000000000001'), 'PT409', null, 'IDEMPOTENCY_KEY_REUSED');
+select is(pg_temp.events((select id from tk2)), 2, 'and writes one event (after ticket.created)');
+select is(tests.error_of(format('select api.ticket_action(%L, %L, request_id => %L)', (select id from tk2), 'unhold',
+                        'cccccccc-0000-0000-0000-000000000001')), 'PT409 IDEMPOTENCY_KEY_REUSED',
+          'a request id reused with other arguments is refused');
 select tests.reset_role();
 
 select * from finish();

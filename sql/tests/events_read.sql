@@ -4,48 +4,36 @@ begin;
 set search_path = tests, public;
 select plan(35);
 
--- Fixture (owner): tenant A with branches A1, A2; tenant B with branch B1.
-insert into qms.tenants (tenant_id, name, slug) values
-    ('a0000000-0000-0000-0000-000000000000', 'Acme', 'acme'),
-    ('b0000000-0000-0000-0000-000000000000', 'Beta', 'beta');
-insert into qms.branches (tenant_id, branch_id, name) values
-    ('a0000000-0000-0000-0000-000000000000', 'a1000000-0000-0000-0000-000000000000', 'A1'),
-    ('a0000000-0000-0000-0000-000000000000', 'a2000000-0000-0000-0000-000000000000', 'A2'),
-    ('b0000000-0000-0000-0000-000000000000', 'b1000000-0000-0000-0000-000000000000', 'B1');
-insert into qms.areas (tenant_id, area_id, branch_id, name) values
-    ('a0000000-0000-0000-0000-000000000000', 'aa100000-0000-0000-0000-000000000000',
-     'a1000000-0000-0000-0000-000000000000', 'Hall');
-insert into qms.services (tenant_id, service_id, branch_id, name, prefix) values
-    ('a0000000-0000-0000-0000-000000000000', 'a1500000-0000-0000-0000-000000000001',
-     'a1000000-0000-0000-0000-000000000000', 'Teller', 'A'),
-    ('a0000000-0000-0000-0000-000000000000', 'a1500000-0000-0000-0000-000000000002',
-     'a1000000-0000-0000-0000-000000000000', 'Loans', 'L'),
-    ('b0000000-0000-0000-0000-000000000000', 'b1500000-0000-0000-0000-000000000001',
-     'b1000000-0000-0000-0000-000000000000', 'Teller', 'A');
-insert into qms.counters (tenant_id, counter_id, branch_id, area_id, name, status) values
-    ('a0000000-0000-0000-0000-000000000000', 'a1c00000-0000-0000-0000-000000000001',
-     'a1000000-0000-0000-0000-000000000000', 'aa100000-0000-0000-0000-000000000000', 'Counter 1', 'available');
-insert into qms.counter_services (tenant_id, branch_id, counter_id, service_id) values
-    ('a0000000-0000-0000-0000-000000000000', 'a1000000-0000-0000-0000-000000000000',
-     'a1c00000-0000-0000-0000-000000000001', 'a1500000-0000-0000-0000-000000000001');
+-- Fixture (through the api fixtures): tenant A with branches A1, A2; tenant B with branch B1. Ids: tests.fx(key).
+select set_config('fx.ta', qms.create_tenant('Acme', 'acme')::text, true),
+       set_config('fx.tb', qms.create_tenant('Beta', 'beta')::text, true);
+select set_config('fx.a1', tests.add_branch(tests.fx('ta'), 'A1')::text, true),
+       set_config('fx.a2', tests.add_branch(tests.fx('ta'), 'A2')::text, true),
+       set_config('fx.b1', tests.add_branch(tests.fx('tb'), 'B1')::text, true);
+select set_config('fx.hall', tests.add_area(tests.fx('ta'), tests.fx('a1'), 'Hall')::text, true),
+       set_config('fx.teller', tests.add_service(tests.fx('ta'), tests.fx('a1'), 'Teller', 'A')::text, true),
+       set_config('fx.loans', tests.add_service(tests.fx('ta'), tests.fx('a1'), 'Loans', 'L')::text, true),
+       set_config('fx.bteller', tests.add_service(tests.fx('tb'), tests.fx('b1'), 'Teller', 'A')::text, true);
+select set_config('fx.c1', tests.add_counter(tests.fx('ta'), tests.fx('a1'), 'Counter 1', array[tests.fx('teller')],
+                                             'available', tests.fx('hall'))::text, true);
 
 create temp table t_ids (name text primary key, id uuid);
 grant all on t_ids to public;
 
 -- A sequence of actions through the engine, as an agent of branch A1.
-select tests.authenticate_as('qms_agent', tests.claims('qms_agent', 'a0000000-0000-0000-0000-000000000000',
-                                                       array['a1000000-0000-0000-0000-000000000000']::uuid[]));
-insert into t_ids select 'first', (api.create_ticket(service_id => 'a1500000-0000-0000-0000-000000000001',
+select tests.authenticate_as('qms_agent', tests.claims('qms_agent', tests.fx('ta'),
+                                                       array[tests.fx('a1')]::uuid[]));
+insert into t_ids select 'first', (api.create_ticket(service_id => tests.fx('teller'),
                                                      contact => null) ->> 'ticket_id')::uuid;
-insert into t_ids select 'second', (api.create_ticket(service_id => 'a1500000-0000-0000-0000-000000000001') ->> 'ticket_id')::uuid;
-insert into t_ids select 'third', (api.create_ticket(service_id => 'a1500000-0000-0000-0000-000000000001',
+insert into t_ids select 'second', (api.create_ticket(service_id => tests.fx('teller')) ->> 'ticket_id')::uuid;
+insert into t_ids select 'third', (api.create_ticket(service_id => tests.fx('teller'),
                                                      priority_class => 'vip') ->> 'ticket_id')::uuid;
-select is(api.call_next('a1c00000-0000-0000-0000-000000000001') -> 'ticket' ->> 'ticket_id',
+select is(api.call_next(tests.fx('c1')) -> 'ticket' ->> 'ticket_id',
           (select id::text from t_ids where name = 'third'), 'the vip ticket is called first');
 select lives_ok($$ select api.ticket_action((select id from t_ids where name = 'third'), 'recall',
-                                            counter_id => 'a1c00000-0000-0000-0000-000000000001') $$, 'recall');
+                                            counter_id => tests.fx('c1')) $$, 'recall');
 select lives_ok($$ select api.ticket_action((select id from t_ids where name = 'third'), 'start',
-                                            counter_id => 'a1c00000-0000-0000-0000-000000000001') $$, 'start');
+                                            counter_id => tests.fx('c1')) $$, 'start');
 select lives_ok($$ select api.ticket_action((select id from t_ids where name = 'first'), 'hold') $$, 'hold');
 
 -- ticket_events
@@ -57,7 +45,8 @@ select is((select array_agg(e ->> 'type' order by (e ->> 'ticket_seq')::int)
 select ok((select bool_and(e ->> 'hash' ~ '^[0-9a-f]{64}$' and (e ->> 'seq')::bigint > 0)
            from jsonb_array_elements(api.ticket_events((select id from t_ids where name = 'third'))) e),
           'hashes are hex, seq is set');
-select throws_ok($$ select api.ticket_events(gen_random_uuid()) $$, 'PT404', 'ticket not found', 'unknown ticket: 404');
+select is(tests.error_of($$ select api.ticket_events(gen_random_uuid()) $$),
+          'PT404 TICKET_NOT_FOUND', 'unknown ticket: 404');
 
 -- rehydrate == row, for every event column
 create temp view v_row_vs_fold as
@@ -71,20 +60,23 @@ grant select on v_row_vs_fold to public;
 select is(folded, row_json, 'rehydrate equals the row: ' || name) from v_row_vs_fold order by name;
 select is((full_json ->> 'event_count')::int, event_count, 'event_count of the fold matches the row: ' || name)
 from v_row_vs_fold where name = 'third';
-select throws_ok($$ select api.rehydrate_ticket(gen_random_uuid()) $$, 'PT404', null, 'rehydrate unknown: 404');
+select is(tests.error_of($$ select api.rehydrate_ticket(gen_random_uuid()) $$),
+          'PT404 TICKET_NOT_FOUND', 'rehydrate unknown: 404');
 
 -- verify
 select is(api.verify_ticket_chain((select id from t_ids where name = 'third')) - 'ticket_id' - 'event_count',
           '{"ok": true, "broken_at": null}'::jsonb, 'an untouched chain verifies');
-select throws_ok($$ select api.verify_ticket_chain(gen_random_uuid()) $$, 'PT404', null, 'verify unknown: 404');
+select is(tests.error_of($$ select api.verify_ticket_chain(gen_random_uuid()) $$),
+          'PT404 TICKET_NOT_FOUND', 'verify unknown: 404');
 
 -- append-only for request roles (no privilege) and the owner (trigger)
-select throws_ok($$ update qms.ticket_events set type = 'ticket.forged' $$, '42501', null,
-                 'an agent cannot update events');
+select is(tests.error_of($$ update qms.ticket_events set type = 'ticket.forged' $$), '42501 ',
+          'an agent cannot update events');
 select tests.reset_role();
-select throws_ok($$ update qms.ticket_events set type = 'ticket.forged' $$, 'PT405', null,
-                 'even the owner cannot update events');
-select throws_ok($$ delete from qms.ticket_events $$, 'PT405', null, 'even the owner cannot delete events');
+select is(tests.error_of($$ update qms.ticket_events set type = 'ticket.forged' $$), 'PT405 APPEND_ONLY',
+          'even the owner cannot update events');
+select is(tests.error_of($$ delete from qms.ticket_events $$),
+          'PT405 APPEND_ONLY', 'even the owner cannot delete events');
 
 -- tampering (owner, inside this test transaction only) breaks the chain at the tampered ticket_seq
 alter table qms.ticket_events disable trigger ticket_events_append_only;
@@ -93,24 +85,24 @@ where ticket_id = (select id from t_ids where name = 'third') and ticket_seq = 2
 alter table qms.ticket_events enable trigger ticket_events_append_only;
 select is(api_result - 'ticket_id' - 'event_count', '{"ok": false, "broken_at": 2}'::jsonb,
           'a tampered payload breaks the chain at ticket_seq 2')
-from (select tests.authenticate_as('qms_supervisor', tests.claims('qms_supervisor', 'a0000000-0000-0000-0000-000000000000',
-                                   array['a1000000-0000-0000-0000-000000000000']::uuid[]))) s,
+from (select tests.authenticate_as('qms_supervisor', tests.claims('qms_supervisor', tests.fx('ta'),
+                                   array[tests.fx('a1')]::uuid[]))) s,
      lateral (select api.verify_ticket_chain((select id from t_ids where name = 'third')) as api_result) r;
 select tests.reset_role();
-select results_eq($$ select count(*)::int, min(broken_at) from qms.verify_ticket_chains('a0000000-0000-0000-0000-000000000000') where not ok $$,
+select results_eq($$ select count(*)::int, min(broken_at) from qms.verify_ticket_chains(tests.fx('ta')) where not ok $$,
                   $$ values (1, 2) $$, 'the tenant-wide check finds exactly that ticket');
 -- a re-hashed forgery is caught by the next link / the ticket row's last hash
 alter table qms.ticket_events disable trigger ticket_events_append_only;
 update qms.ticket_events e set hash = qms.ticket_event_hash(e.prev_hash, e.tenant_id, e.ticket_id, e.ticket_seq, e.type, e.payload)
 where ticket_id = (select id from t_ids where name = 'third') and ticket_seq = 2;
 alter table qms.ticket_events enable trigger ticket_events_append_only;
-select is(qms.ticket_chain_break('a0000000-0000-0000-0000-000000000000', (select id from t_ids where name = 'third')), 3,
+select is(qms.ticket_chain_break(tests.fx('ta'), (select id from t_ids where name = 'third')), 3,
           'a re-hashed forgery breaks at the next event');
 
 -- queue snapshot for staff
-select tests.authenticate_as('qms_agent', tests.claims('qms_agent', 'a0000000-0000-0000-0000-000000000000',
-                                                       array['a1000000-0000-0000-0000-000000000000']::uuid[]));
-create temp table t_snap as select api.queue_snapshot('a1000000-0000-0000-0000-000000000000') as s;
+select tests.authenticate_as('qms_agent', tests.claims('qms_agent', tests.fx('ta'),
+                                                       array[tests.fx('a1')]::uuid[]));
+create temp table t_snap as select api.queue_snapshot(tests.fx('a1')) as s;
 select is((select s -> 'services' -> 0 ->> 'name' from t_snap), 'Loans', 'services sorted by name');
 select is((select (x ->> 'waiting_count')::int from t_snap, jsonb_array_elements(s -> 'services') x where x ->> 'name' = 'Teller'),
           1, 'one ticket waits at Teller (one held, one serving)');
@@ -119,30 +111,30 @@ select is((select x -> 'waiting' -> 0 ->> 'ticket_id' from t_snap, jsonb_array_e
 select is((select s -> 'counters' -> 0 -> 'ticket' ->> 'status' from t_snap), 'serving', 'the counter shows its active ticket');
 select ok((select (s ->> 'as_of_seq')::bigint <= (select max(seq) from qms.ticket_events) from t_snap), 'as_of_seq is a seq');
 select ok((select s::text !~* 'phone|email|secret' from t_snap), 'no contact data in the snapshot');
-select throws_ok($$ select api.queue_snapshot('a2000000-0000-0000-0000-000000000000') $$, 'PT404', null,
-                 'a branch outside branch_ids is not found');
+select is(tests.error_of($$ select api.queue_snapshot(tests.fx('a2')) $$), 'PT404 BRANCH_NOT_FOUND',
+          'a branch outside branch_ids is not found');
 
 -- display snapshot for a device of A1 (its branch only)
-select tests.authenticate_as('qms_device', tests.claims('qms_device', 'a0000000-0000-0000-0000-000000000000',
-                                                        array['a1000000-0000-0000-0000-000000000000']::uuid[]));
+select tests.authenticate_as('qms_device', tests.claims('qms_device', tests.fx('ta'),
+                                                        array[tests.fx('a1')]::uuid[]));
 select is((select jsonb_agg(x ->> 'ticket_number') from jsonb_array_elements(
-               api.display_snapshot('a1000000-0000-0000-0000-000000000000', 'aa100000-0000-0000-0000-000000000000') -> 'now_calling') x),
+               api.display_snapshot(tests.fx('a1'), tests.fx('hall')) -> 'now_calling') x),
           (select jsonb_agg(ticket_number) from qms.tickets where status = 'serving'), 'the board shows the serving ticket');
-select is(api.display_snapshot('a1000000-0000-0000-0000-000000000000') -> 'now_calling' -> 0 ->> 'counter_name', 'Counter 1',
+select is(api.display_snapshot(tests.fx('a1')) -> 'now_calling' -> 0 ->> 'counter_name', 'Counter 1',
           'with the counter name');
-select throws_ok($$ select api.display_snapshot('a2000000-0000-0000-0000-000000000000') $$, 'PT404', null,
-                 'a device sees only its branch');
-select throws_ok($$ select api.display_snapshot('a1000000-0000-0000-0000-000000000000', last_n => 0) $$, 'PT400', null,
-                 'last_n is validated');
-select throws_ok($$ select api.queue_snapshot('a1000000-0000-0000-0000-000000000000') $$, '42501', null,
-                 'a device cannot read the staff queue');
+select is(tests.error_of($$ select api.display_snapshot(tests.fx('a2')) $$), 'PT404 BRANCH_NOT_FOUND',
+          'a device sees only its branch');
+select is(tests.error_of($$ select api.display_snapshot(tests.fx('a1'), last_n => 0) $$), 'PT400 INVALID_LAST_N',
+          'last_n is validated');
+select is(tests.error_of($$ select api.queue_snapshot(tests.fx('a1')) $$), '42501 ',
+          'a device cannot read the staff queue');
 
 -- tenant B sees nothing of A
-select tests.authenticate_as('qms_admin', tests.claims('qms_admin', 'b0000000-0000-0000-0000-000000000000'));
-select throws_ok($$ select api.ticket_events((select id from t_ids where name = 'third')) $$, 'PT404', null,
-                 'another tenant cannot read the events');
-select throws_ok($$ select api.queue_snapshot('a1000000-0000-0000-0000-000000000000') $$, 'PT404', null,
-                 'another tenant cannot read the queue');
+select tests.authenticate_as('qms_admin', tests.claims('qms_admin', tests.fx('tb')));
+select is(tests.error_of($$ select api.ticket_events((select id from t_ids where name = 'third')) $$), 'PT404 TICKET_NOT_FOUND',
+          'another tenant cannot read the events');
+select is(tests.error_of($$ select api.queue_snapshot(tests.fx('a1')) $$), 'PT404 BRANCH_NOT_FOUND',
+          'another tenant cannot read the queue');
 select tests.reset_role();
 
 select * from finish();

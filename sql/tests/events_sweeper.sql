@@ -4,34 +4,24 @@ begin;
 set search_path = tests, public;
 select plan(17);
 
-insert into qms.tenants (tenant_id, name, slug) values
-    ('a0000000-0000-0000-0000-000000000000', 'Acme', 'acme'),
-    ('b0000000-0000-0000-0000-000000000000', 'Beta', 'beta');
-insert into qms.branches (tenant_id, branch_id, name) values
-    ('a0000000-0000-0000-0000-000000000000', 'a1000000-0000-0000-0000-000000000000', 'A1');
-insert into qms.services (tenant_id, service_id, branch_id, name, prefix) values
-    ('a0000000-0000-0000-0000-000000000000', 'a1500000-0000-0000-0000-000000000001',
-     'a1000000-0000-0000-0000-000000000000', 'Teller', 'A'),
-    ('a0000000-0000-0000-0000-000000000000', 'a1500000-0000-0000-0000-000000000002',
-     'a1000000-0000-0000-0000-000000000000', 'Loans', 'L');
-insert into qms.counters (tenant_id, counter_id, branch_id, name, status)
-select 'a0000000-0000-0000-0000-000000000000', ('a1c00000-0000-0000-0000-00000000000' || g)::uuid,
-       'a1000000-0000-0000-0000-000000000000', 'Counter ' || g, 'available'
-from generate_series(1, 4) g;
-insert into qms.counter_services (tenant_id, branch_id, counter_id, service_id)
-select 'a0000000-0000-0000-0000-000000000000', 'a1000000-0000-0000-0000-000000000000',
-       ('a1c00000-0000-0000-0000-00000000000' || g)::uuid,
-       case when g = 4 then 'a1500000-0000-0000-0000-000000000002'::uuid else 'a1500000-0000-0000-0000-000000000001'::uuid end
+-- Fixture (through the api fixtures): tenant A, branch A1, Teller (counters 1-3) and Loans (counter 4); tenant B.
+select set_config('fx.ta', qms.create_tenant('Acme', 'acme')::text, true),
+       set_config('fx.tb', qms.create_tenant('Beta', 'beta')::text, true);
+select set_config('fx.a1', tests.add_branch(tests.fx('ta'), 'A1')::text, true);
+select set_config('fx.teller', tests.add_service(tests.fx('ta'), tests.fx('a1'), 'Teller', 'A')::text, true),
+       set_config('fx.loans', tests.add_service(tests.fx('ta'), tests.fx('a1'), 'Loans', 'L')::text, true);
+select set_config('fx.c' || g, tests.add_counter(tests.fx('ta'), tests.fx('a1'), 'Counter ' || g,
+                                                 array[tests.fx(case when g = 4 then 'loans' else 'teller' end)])::text, true)
 from generate_series(1, 4) g;
 
 create temp table t_called (n int primary key, ticket_id uuid);
 grant all on t_called to public;
-select tests.authenticate_as('qms_agent', tests.claims('qms_agent', 'a0000000-0000-0000-0000-000000000000',
-                                                       array['a1000000-0000-0000-0000-000000000000']::uuid[]));
-select api.create_ticket(service_id => 'a1500000-0000-0000-0000-000000000001') from generate_series(1, 3);
-select api.create_ticket(service_id => 'a1500000-0000-0000-0000-000000000002');
+select tests.authenticate_as('qms_agent', tests.claims('qms_agent', tests.fx('ta'),
+                                                       array[tests.fx('a1')]::uuid[]));
+select api.create_ticket(service_id => tests.fx('teller')) from generate_series(1, 3);
+select api.create_ticket(service_id => tests.fx('loans'));
 insert into t_called
-select g, (api.call_next(('a1c00000-0000-0000-0000-00000000000' || g)::uuid) -> 'ticket' ->> 'ticket_id')::uuid
+select g, (api.call_next(tests.fx('c' || g)) -> 'ticket' ->> 'ticket_id')::uuid
 from generate_series(1, 4) g;
 select tests.reset_role();
 select is((select count(*)::int from qms.tickets where status = 'called'), 4, 'four tickets are called');
@@ -42,12 +32,12 @@ where ticket_id in (select ticket_id from t_called where n in (1, 2));
 update qms.tickets set called_at = now() - interval '60 seconds'
 where ticket_id in (select ticket_id from t_called where n = 3);
 
-select tests.authenticate_as('qms_agent', tests.claims('qms_agent', 'a0000000-0000-0000-0000-000000000000'));
-select throws_ok($$ select worker.sweep_no_shows() $$, '42501', null, 'an agent cannot run the sweeper');
+select tests.authenticate_as('qms_agent', tests.claims('qms_agent', tests.fx('ta')));
+select is(tests.error_of($$ select worker.sweep_no_shows() $$), '42501 ', 'an agent cannot run the sweeper');
 select tests.authenticate_as('qms_worker', '{"role": "qms_worker", "sub": "sweeper"}');
-select throws_ok($$ select worker.sweep_no_shows(0) $$, 'PT400', null, 'max_rows is validated');
+select is(tests.error_of($$ select worker.sweep_no_shows(0) $$), 'PT400 INVALID_MAX_ROWS', 'max_rows is validated');
 -- a worker scoped to tenant B touches nothing of A
-select tests.authenticate_as('qms_worker', tests.claims('qms_worker', 'b0000000-0000-0000-0000-000000000000'));
+select tests.authenticate_as('qms_worker', tests.claims('qms_worker', tests.fx('tb')));
 select is(worker.sweep_no_shows(), 0, 'a worker of tenant B sweeps nothing of tenant A');
 select tests.authenticate_as('qms_worker', '{"role": "qms_worker", "sub": "sweeper"}');
 select is(worker.sweep_no_shows(max_rows => 1), 1, 'batch-wise: max_rows caps a run');
@@ -63,15 +53,14 @@ select results_eq($$ select count(*)::int from qms.ticket_events e join t_called
                   $$ values (1), (1) $$, 'one ticket.no_show event each');
 select is((select payload -> 'changes' ->> 'status' from qms.ticket_events e join t_called c using (ticket_id)
            where c.n = 1 and e.type = 'ticket.no_show'), 'no_show', 'the event carries the change');
-select ok((select bool_and(ok) from qms.verify_ticket_chains('a0000000-0000-0000-0000-000000000000')),
+select ok((select bool_and(ok) from qms.verify_ticket_chains(tests.fx('ta'))),
           'every chain still verifies');
 select ok((select ended_at is not null from qms.tickets where ticket_id = (select ticket_id from t_called where n = 1)),
           'a no-show has ended');
 
 -- return_to_queue on Loans with a 30 s grace
-insert into qms.policies (tenant_id, branch_id, service_id, policy) values
-    ('a0000000-0000-0000-0000-000000000000', 'a1000000-0000-0000-0000-000000000000',
-     'a1500000-0000-0000-0000-000000000002', '{"return_to_queue": true, "called_grace_seconds": 30}');
+select tests.set_policy(tests.fx('ta'), tests.fx('a1'), tests.fx('loans'),
+                        '{"return_to_queue": true, "called_grace_seconds": 30}');
 update qms.tickets set called_at = now() - interval '45 seconds'
 where ticket_id = (select ticket_id from t_called where n = 4);
 select tests.authenticate_as('qms_worker', '{"role": "qms_worker", "sub": "sweeper"}');
@@ -85,7 +74,7 @@ select is((select array_agg(type order by ticket_seq) from qms.ticket_events
            where ticket_id = (select ticket_id from t_called where n = 4)),
           array['ticket.created', 'ticket.called', 'ticket.returned'], 'one ticket.returned event');
 select is((api_fold ->> 'status'), 'waiting', 'the fold agrees with the row')
-from (select qms.fold_ticket_events('a0000000-0000-0000-0000-000000000000',
+from (select qms.fold_ticket_events(tests.fx('ta'),
                                     (select ticket_id from t_called where n = 4)) as api_fold) f;
 select is((select count(*)::int from qms.tickets where status = 'called'), 1, 'the ticket inside its grace is still called');
 

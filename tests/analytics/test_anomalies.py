@@ -46,10 +46,11 @@ def test_an_alert_is_raised_once_per_episode_and_cleared(db_url: str) -> None:
     sup = seed.claims("qms_supervisor")
     with connect_as(db_url, "qms_supervisor", sup) as conn:
         rule = conn.execute(
-            "select api.create_anomaly_rule(service_id => %s, kind => 'waiting_over', threshold => 2) as r", (service,)
+            "select api.create_anomaly_rule(service_id => %s, rule_kind => 'waiting_over', threshold => 2) as r",
+            (service,),
         ).fetchone()["r"]
         p90 = conn.execute(
-            "select api.create_anomaly_rule(service_id => %s, kind => 'p90_wait_over_sla', threshold => 1) as r",
+            "select api.create_anomaly_rule(service_id => %s, rule_kind => 'p90_wait_over_sla', threshold => 1) as r",
             (service,),
         ).fetchone()["r"]
         for args, key in (
@@ -60,7 +61,7 @@ def test_an_alert_is_raised_once_per_episode_and_cleared(db_url: str) -> None:
         ):
             with pytest.raises(psycopg.Error) as exc:
                 conn.execute(
-                    "select api.create_anomaly_rule(service_id => %s, kind => %s, threshold => %s::numeric)", args
+                    "select api.create_anomaly_rule(service_id => %s, rule_kind => %s, threshold => %s::numeric)", args
                 )
             assert pg_error(exc.value) == key
         for _ in range(3):
@@ -109,6 +110,6 @@ def test_an_alert_is_raised_once_per_episode_and_cleared(db_url: str) -> None:
     assert pg_error(exc.value) == ("PT404", "BRANCH_NOT_FOUND")
     with connect_as(db_url, "qms_agent", seed.claims()) as conn, pytest.raises(psycopg.Error) as exc:
         conn.execute(
-            "select api.create_anomaly_rule(service_id => %s, kind => 'waiting_over', threshold => 5)", (service,)
+            "select api.create_anomaly_rule(service_id => %s, rule_kind => 'waiting_over', threshold => 5)", (service,)
         )
     assert pg_error(exc.value)[0] == "42501"

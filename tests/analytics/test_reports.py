@@ -70,7 +70,7 @@ def test_a_scheduled_report_arrives_once_across_a_worker_restart(db_url: str, tm
     jakarta = world.branches["jakarta"]
     admin = world.claims("qms_admin")
     create = (
-        "select api.create_report_schedule(branch_id => %s, name => 'Daily Jakarta', kind => 'daily',"
+        "select api.create_report_schedule(branch_id => %s, name => 'Daily Jakarta', frequency => 'daily',"
         " local_time => %s, recipients => %s) as s"
     )
     with connect_as(db_url, "qms_admin", admin) as conn:

@@ -127,6 +127,9 @@ def start_gateway(db_url: str, tmp: Path, *, workers: int = 1, **env: str) -> Ga
                 str(port),
                 "--log-level",
                 "warning",
+                # The gateway resolves X-Forwarded-For itself (QMS_TRUSTED_PROXIES); uvicorn's own handling,
+                # which believes loopback peers, is off as under `qms up`.
+                "--no-proxy-headers",
                 *(["--workers", str(workers)] if workers > 1 else []),
             ],
             cwd=ROOT,
@@ -135,7 +138,7 @@ def start_gateway(db_url: str, tmp: Path, *, workers: int = 1, **env: str) -> Ga
             stderr=subprocess.STDOUT,
         )
     gw = Gateway(f"http://127.0.0.1:{port}", db_url, proc, log_path)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # several workers on a busy machine take a while
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"gateway exited ({proc.returncode}):\n{gw.logs()[-3000:]}")
@@ -158,7 +161,8 @@ def stop_gateway(gw: Gateway) -> None:
 
 @dataclass
 class Tenant:
-    """A tenant seeded as the owner, with one branch, users per role (password PASSWORD) and helpers."""
+    """A tenant seeded through the api (tests.add_* fixtures): two branches, users per role (password
+    PASSWORD) and helpers."""
 
     db_url: str
     tenant_id: str
@@ -175,34 +179,27 @@ class Tenant:
 
     def add_user(self, role: str, branch_ids: list[str] | None = None, email: str | None = None) -> str:
         email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.com"
-        user_id = str(uuid.uuid4())
-        self.sql(
-            "insert into qms.users (tenant_id, user_id, email, display_name, role, branch_ids)"
-            " values (%s, %s, %s, %s, %s, %s)",
-            (self.tenant_id, user_id, email, role.title(), role, branch_ids),
-        )
+        rows = self.sql("select tests.add_user(%s, %s, %s, %s)", (self.tenant_id, email, role, branch_ids))
+        user_id = str(rows[0][0])
         self.sql("select qms.set_user_password_hash(%s, %s, %s)", (self.tenant_id, user_id, PASSWORD_HASH))
         self.users.setdefault(role, user_id)
         self.emails[user_id] = email
         return user_id
 
     def add_device(self, kind: str = "display", area_id: str | None = None) -> str:
-        device_id = str(uuid.uuid4())
-        self.sql(
-            "insert into qms.devices (tenant_id, device_id, branch_id, area_id, kind, name)"
-            " values (%s, %s, %s, %s, %s, %s)",
-            (self.tenant_id, device_id, self.branch_id, area_id, kind, f"dev-{device_id[:8]}"),
+        rows = self.sql(
+            "select tests.add_device(%s, %s, %s, %s, %s)",
+            (self.tenant_id, self.branch_id, kind, f"dev-{uuid.uuid4().hex[:8]}", area_id),
         )
-        return device_id
+        return str(rows[0][0])
 
     def add_counter(self, branch_id: str | None = None) -> str:
-        counter_id = str(uuid.uuid4())
-        self.sql(
-            "insert into qms.counters (tenant_id, counter_id, branch_id, name, status)"
-            " values (%s, %s, %s, %s, 'available')",
-            (self.tenant_id, counter_id, branch_id or self.branch_id, f"C-{counter_id[:6]}"),
+        """An available counter without services."""
+        rows = self.sql(
+            "select tests.add_counter(%s, %s, %s, null)",
+            (self.tenant_id, branch_id or self.branch_id, f"C-{uuid.uuid4().hex[:6]}"),
         )
-        return counter_id
+        return str(rows[0][0])
 
 
 def make_tenant(db_url: str) -> Tenant:
@@ -211,9 +208,7 @@ def make_tenant(db_url: str) -> Tenant:
         tenant_id = str(conn.execute("select qms.create_tenant(%s, %s)", (slug.upper(), slug)).fetchone()[0])  # type: ignore[index]
         branches = []
         for name in ("Main", "Second"):
-            row = conn.execute(
-                "insert into qms.branches (tenant_id, name) values (%s, %s) returning branch_id", (tenant_id, name)
-            ).fetchone()
+            row = conn.execute("select tests.add_branch(%s, %s)", (tenant_id, name)).fetchone()
             assert row is not None
             branches.append(str(row[0]))
     t = Tenant(db_url, tenant_id, slug, branches[0], branches[1])

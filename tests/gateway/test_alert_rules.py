@@ -18,7 +18,8 @@ SUFFIXES = ("_bucket", "_count", "_sum")
 def test_alert_rules_use_exported_metrics(gateway: Gateway) -> None:
     tenant = make_tenant(gateway.db_url)
     token = login(gateway, tenant)["access_token"]
-    assert gateway.client(token).post("/rpc/no_such_fn", json={}).status_code == 404  # an error sample
+    r = gateway.client(token).post("/rpc/no_such_fn", json={})  # an error sample
+    assert r.status_code == 404 and r.json()["code"] == "UNKNOWN_FUNCTION"
     families, samples = scrape(gateway.url)
     labels: dict[str, set[str]] = {}
     for sample in samples:

@@ -41,6 +41,9 @@ def test_rate_limits_per_ip_and_per_tenant(limited: Gateway) -> None:
     assert httpx.get(limited.url + "/healthz").status_code == 200
     seen = {httpx.post(limited.url + "/rpc/auth_whoami", json={}).status_code for _ in range(6)}
     assert 429 in seen
+    # The X-Forwarded-For of an untrusted peer is ignored: a new address in it does not escape the limit.
+    r = httpx.post(limited.url + "/rpc/auth_whoami", json={}, headers={"X-Forwarded-For": "203.0.113.77"})
+    assert r.status_code == 429 and r.json()["code"] == "RATE_LIMITED"
     assert two.tenant_id  # a second tenant exists; its own bucket is separate (tested by unit below)
 
 
@@ -62,7 +65,7 @@ def test_health_ready_metrics_and_logs(gateway: Gateway) -> None:
     t = make_tenant(gateway.db_url)
     token = login(gateway, t)["access_token"]
     r = gateway.client(token).post("/rpc/no_such_fn", json={})
-    assert r.status_code == 404
+    assert r.status_code == 404 and r.json()["code"] == "UNKNOWN_FUNCTION"
     text = httpx.get(gateway.url + "/metrics").text
     for name in (
         "qms_http_request_duration_seconds_bucket",

@@ -40,4 +40,4 @@ def test_errors_surface_as_api_error(gateway: Gateway, tenant: Tenant) -> None:
         assert err.value.code == "UNKNOWN_FUNCTION"
     with client(gateway, None) as anon, pytest.raises(APIError) as err:
         anon.rpc("test_admin_only", {}).execute()
-    assert err.value.code == "42501"
+    assert err.value.code == "AUTH_REQUIRED"

@@ -198,7 +198,7 @@ def test_sse_receives_events_in_order(gateway: Gateway, tenant: Tenant, other: T
     )
     assert forbidden.status_code == 403 and forbidden.json()["code"] == "TOPIC_FORBIDDEN"
     anonymous = httpx.get(gateway.url + "/realtime/sse", params={"topics": f"admin:{tenant.tenant_id}"})
-    assert anonymous.status_code == 401
+    assert anonymous.status_code == 401 and anonymous.json()["code"] == "AUTH_REQUIRED"
 
 
 def test_lost_listen_connection_resyncs_clients(gateway: Gateway, tenant: Tenant) -> None:

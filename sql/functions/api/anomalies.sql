@@ -1,7 +1,7 @@
 -- Anomaly rules and alerts (US-ANALYT-007). Rules are per service; the anomaly worker evaluates them
 -- (worker.evaluate_anomalies) and keeps one alert per episode.
 --
--- api.create_anomaly_rule(service_id, kind, threshold, window_minutes, min_tickets) -> the rule. Kinds:
+-- api.create_anomaly_rule(service_id, rule_kind, threshold, window_minutes, min_tickets) -> the rule. Kinds:
 --   waiting_over (threshold = tickets waiting), p90_wait_over_sla (threshold = k: p90 wait of the tickets
 --   first called in the last window_minutes > k x the service's SLA), no_show_spike (threshold = share 0..1
 --   of no-shows among the tickets ended in the window, with at least min_tickets ended).
@@ -14,7 +14,7 @@
 --   Staff of the branch (agents, supervisors, admins) and analysts. PT404 BRANCH_NOT_FOUND.
 create or replace function api.create_anomaly_rule(
     service_id uuid,
-    kind text,
+    rule_kind text,
     threshold numeric,
     window_minutes integer default 30,
     min_tickets integer default 5
@@ -34,18 +34,18 @@ begin
     if not found then
         perform qms.fail(404, 'SERVICE_NOT_FOUND', 'service not found', 'Pick a service of your branches.');
     end if;
-    if create_anomaly_rule.kind is null or create_anomaly_rule.kind not in ('waiting_over', 'p90_wait_over_sla', 'no_show_spike')
+    if create_anomaly_rule.rule_kind is null or create_anomaly_rule.rule_kind not in ('waiting_over', 'p90_wait_over_sla', 'no_show_spike')
        or create_anomaly_rule.threshold is null or create_anomaly_rule.threshold <= 0
-       or (create_anomaly_rule.kind = 'no_show_spike' and create_anomaly_rule.threshold > 1)
+       or (create_anomaly_rule.rule_kind = 'no_show_spike' and create_anomaly_rule.threshold > 1)
        or create_anomaly_rule.window_minutes is null or create_anomaly_rule.window_minutes not between 1 and 1440
        or create_anomaly_rule.min_tickets is null or create_anomaly_rule.min_tickets not between 1 and 10000 then
         perform qms.fail(400, 'INVALID_ANOMALY_RULE',
-                         'kind must be waiting_over, p90_wait_over_sla or no_show_spike, with a threshold > 0 '
+                         'rule_kind must be waiting_over, p90_wait_over_sla or no_show_spike, with a threshold > 0 '
                          '(a share <= 1 for no_show_spike), window_minutes 1..1440, min_tickets 1..10000',
-                         'Pass e.g. kind => ''waiting_over'', threshold => 20.');
+                         'Pass e.g. rule_kind => ''waiting_over'', threshold => 20.');
     end if;
     insert into qms.anomaly_rules (tenant_id, branch_id, service_id, kind, threshold, window_minutes, min_tickets)
-    values (v_tenant, v_service.branch_id, v_service.service_id, create_anomaly_rule.kind, create_anomaly_rule.threshold,
+    values (v_tenant, v_service.branch_id, v_service.service_id, create_anomaly_rule.rule_kind, create_anomaly_rule.threshold,
             create_anomaly_rule.window_minutes, create_anomaly_rule.min_tickets)
     returning * into v_row;
     perform qms.audit_write('anomaly_rule.create', 'anomaly_rule', v_row.rule_id::text, null, to_jsonb(v_row));

@@ -1,7 +1,7 @@
 -- Scheduled KPI reports (US-ANALYT-006): admins schedule a daily or weekly report of a branch by e-mail.
 --
--- api.create_report_schedule(branch_id, name, kind, local_time, recipients, service_ids, weekday, timezone)
---   -> the schedule: kind daily (every day at local_time 'HH:MM') or weekly (on weekday 0 = Sunday .. 6, at
+-- api.create_report_schedule(branch_id, name, frequency, local_time, recipients, service_ids, weekday, timezone)
+--   -> the schedule (its kind = frequency): daily (every day at local_time 'HH:MM') or weekly (on weekday 0 = Sunday .. 6, at
 --   local_time); the time zone defaults to the branch's. The cron line is derived here (5 fields); the worker
 --   plans and sends the runs (report of the previous day, or of the 7 days before the sending day).
 --   Errors: PT403 FORBIDDEN (not an admin), PT401 TENANT_REQUIRED, PT400 INVALID_NAME / INVALID_REPORT_KIND /
@@ -12,7 +12,7 @@
 create or replace function api.create_report_schedule(
     branch_id uuid,
     name text,
-    kind text,
+    frequency text,
     local_time text,
     recipients text[],
     service_ids uuid[] default null,
@@ -31,8 +31,8 @@ begin
     perform qms.require_role('qms_admin');
     v_tenant := qms.require_tenant();
     perform qms.require_branch(create_report_schedule.branch_id);
-    if create_report_schedule.kind is null or create_report_schedule.kind not in ('daily', 'weekly') then
-        perform qms.fail(400, 'INVALID_REPORT_KIND', 'kind must be daily or weekly', 'Pass daily or weekly.');
+    if create_report_schedule.frequency is null or create_report_schedule.frequency not in ('daily', 'weekly') then
+        perform qms.fail(400, 'INVALID_REPORT_KIND', 'frequency must be daily or weekly', 'Pass daily or weekly.');
     end if;
     if create_report_schedule.local_time is null or create_report_schedule.local_time !~ '^([01][0-9]|2[0-3]):[0-5][0-9]$' then
         perform qms.fail(400, 'INVALID_LOCAL_TIME', 'local_time must be HH:MM (00:00..23:59)', 'Pass e.g. 07:30.');
@@ -54,10 +54,10 @@ begin
     perform qms.validate_timezone(v_tz);
     insert into qms.report_schedules as s (tenant_id, branch_id, service_ids, name, kind, cron, timezone, recipients)
     values (v_tenant, create_report_schedule.branch_id, create_report_schedule.service_ids,
-            qms.validate_name(create_report_schedule.name, 200), create_report_schedule.kind,
+            qms.validate_name(create_report_schedule.name, 200), create_report_schedule.frequency,
             format('%s %s * * %s', split_part(create_report_schedule.local_time, ':', 2)::integer,
                    split_part(create_report_schedule.local_time, ':', 1)::integer,
-                   case create_report_schedule.kind when 'weekly' then create_report_schedule.weekday::text else '*' end),
+                   case create_report_schedule.frequency when 'weekly' then create_report_schedule.weekday::text else '*' end),
             v_tz, create_report_schedule.recipients)
     returning * into v_row;
     perform qms.audit_write('report_schedule.create', 'report_schedule', v_row.schedule_id::text, null, to_jsonb(v_row));

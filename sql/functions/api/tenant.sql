@@ -18,12 +18,15 @@ end
 $$;
 comment on function api.get_tenant() is 'The caller''s tenant (name, slug, branding, features, pii_policy).';
 
--- api.update_tenant: rename the tenant or replace its branding or feature flags (JSON objects); null leaves a
--- field unchanged. Only a tenant-wide admin (no branch_ids claim) may do it.
--- Errors: PT403 FORBIDDEN, PT401 TENANT_REQUIRED, PT400 INVALID_NAME / INVALID_BRANDING / INVALID_FEATURES,
--- PT404 TENANT_NOT_FOUND. Locking: the tenant row. Idempotent.
+-- api.update_tenant: rename the tenant or replace its branding, feature flags or PII policy (JSON objects);
+-- null leaves a field unchanged. Only a tenant-wide admin (no branch_ids claim) may do it. The PII policy is
+-- {"contacts": bool (customers may leave a phone or e-mail), "retention_days": 0..3650 (contact data kept
+-- after the ticket ends)}. Audited (tenant.update, before/after).
+-- Errors: PT403 FORBIDDEN, PT401 TENANT_REQUIRED, PT400 INVALID_NAME / INVALID_BRANDING / INVALID_FEATURES /
+-- INVALID_PII_POLICY, PT404 TENANT_NOT_FOUND. Locking: the tenant row. Idempotent.
 create or replace function api.update_tenant(name text default null, branding jsonb default null,
-                                             features jsonb default null) returns jsonb
+                                             features jsonb default null, pii_policy jsonb default null)
+    returns jsonb
     language plpgsql
 as $$
 declare
@@ -47,6 +50,17 @@ begin
         perform qms.fail(400, 'INVALID_FEATURES', 'features must be a JSON object of flags',
                          'e.g. {"virtual_queue": true}');
     end if;
+    if update_tenant.pii_policy is not null and (
+           jsonb_typeof(update_tenant.pii_policy) <> 'object'
+           or exists (select 1 from jsonb_object_keys(update_tenant.pii_policy) k
+                      where k not in ('contacts', 'retention_days'))
+           or jsonb_typeof(coalesce(update_tenant.pii_policy -> 'contacts', 'false')) <> 'boolean'
+           or jsonb_typeof(coalesce(update_tenant.pii_policy -> 'retention_days', '0')) <> 'number'
+           or coalesce((update_tenant.pii_policy ->> 'retention_days')::numeric, 0) not between 0 and 3650
+           or coalesce((update_tenant.pii_policy ->> 'retention_days')::numeric, 0) % 1 <> 0) then
+        perform qms.fail(400, 'INVALID_PII_POLICY', 'pii_policy must be {"contacts": bool, "retention_days": 0..3650}',
+                         'e.g. {"contacts": true, "retention_days": 30}');
+    end if;
     select * into v_before from qms.tenants t where t.tenant_id = v_tenant for update;
     if not found then
         perform qms.fail(404, 'TENANT_NOT_FOUND', 'tenant not found');
@@ -54,7 +68,8 @@ begin
     update qms.tenants t set
         name = coalesce(btrim(update_tenant.name), t.name),
         branding = coalesce(update_tenant.branding, t.branding),
-        features = coalesce(update_tenant.features, t.features)
+        features = coalesce(update_tenant.features, t.features),
+        pii_policy = coalesce(t.pii_policy || update_tenant.pii_policy, t.pii_policy)
     where t.tenant_id = v_tenant
     returning * into v_after;
     perform qms.audit_write('tenant.update', 'tenant', v_tenant::text, qms.tenant_json(v_before),
@@ -62,5 +77,6 @@ begin
     return qms.tenant_json(v_after);
 end
 $$;
-comment on function api.update_tenant(text, jsonb, jsonb) is
-    'Update the caller''s tenant (tenant-wide admin): name, branding, features. PT400 INVALID_*, PT403 FORBIDDEN.';
+comment on function api.update_tenant(text, jsonb, jsonb, jsonb) is
+    'Update the caller''s tenant (tenant-wide admin): name, branding, features, pii_policy. PT400 INVALID_*, '
+    'PT403 FORBIDDEN.';

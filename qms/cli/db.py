@@ -1,4 +1,4 @@
-"""The ``qms`` command: run the system, manage its database, administer tenants."""
+"""``qms db``: the embedded PostgreSQL server, migrations, psql, backups."""
 
 from __future__ import annotations
 
@@ -10,20 +10,13 @@ from typing import Annotated
 
 import typer
 
-from qms import admin_cli
 from qms import backup as backups
 from qms import migrate as migrations
-from qms.config import Settings
-from qms.dbcall import database_url, ensure_database
+from qms.cli.common import fail
+from qms.config import Settings, database_url
 from qms.pg import Cluster, PgError
 
-__all__ = ["app", "database_url", "ensure_database"]
-
-app = typer.Typer(help="Omnichannel queue management system.", no_args_is_help=True)
 db_app = typer.Typer(help="The database: embedded server, migrations, backups.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-for _name, _sub_app in admin_cli.SUB_APPS.items():
-    app.add_typer(_sub_app, name=_name)
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Where the embedded cluster lives (./.qms).")]
 
@@ -32,20 +25,15 @@ def _cluster(data_dir: Path | None) -> Cluster:
     return Cluster(Settings.from_env(data_dir).data_dir)
 
 
-def _fail(message: str) -> None:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    raise typer.Exit(1)
-
-
 @db_app.command("start")
 def db_start(data_dir: DataDir = None) -> None:
     """Start the embedded PostgreSQL (created on first use) and print where it listens."""
     if Settings.from_env(data_dir).database_url:
-        _fail("QMS_DATABASE_URL is set: the embedded server is not used")
+        fail("QMS_DATABASE_URL is set: the embedded server is not used")
     try:
         url = database_url(data_dir, start=True)
     except PgError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"PostgreSQL listening: {url}")
 
 
@@ -55,7 +43,7 @@ def db_stop(data_dir: DataDir = None) -> None:
     try:
         _cluster(data_dir).stop()
     except PgError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo("PostgreSQL stopped")
 
 
@@ -81,7 +69,7 @@ def db_migrate(data_dir: DataDir = None) -> None:
     try:
         result = migrations.migrate(database_url(data_dir, start=True))
     except (migrations.MigrationError, PgError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"schema at {result.applied} migration(s); re-applied {result.code_files} function/policy files")
 
 
@@ -103,7 +91,7 @@ def db_backup(file: Path, data_dir: DataDir = None) -> None:
         url = database_url(data_dir, start=cluster is not None)
         written = backups.backup(url, file, cluster)
     except (backups.BackupError, PgError) as exc:
-        _fail(f"error: {exc}")
+        fail(f"error: {exc}")
     typer.echo(json.dumps({"backup": str(written), "bytes": written.stat().st_size}))
 
 
@@ -120,18 +108,5 @@ def db_restore(
         url = database_url(data_dir, start=cluster is not None)
         backups.restore(url, file, cluster, clean=clean)
     except (backups.BackupError, PgError) as exc:
-        _fail(f"error: {exc}")
+        fail(f"error: {exc}")
     typer.echo(json.dumps({"restored": str(file)}))
-
-
-@app.command("up")
-def up(
-    port: Annotated[int, typer.Option(help="Gateway port.")] = 8000,
-    data_dir: DataDir = None,
-    host: Annotated[str, typer.Option(help="Gateway address.")] = "127.0.0.1",
-    demo: Annotated[bool, typer.Option(help="Seed the demo tenant on first run.")] = True,
-) -> None:
-    """Run everything on this machine: PostgreSQL, migrations, demo data, gateway, relay (Ctrl-C stops all)."""
-    from qms import up as runner
-
-    raise typer.Exit(runner.run(port=port, data_dir=data_dir, host=host, demo_data=demo))

@@ -6,9 +6,9 @@ import json
 from typing import Annotated
 
 import typer
+from psycopg.types.json import Jsonb
 
-from qms.admin_common import BranchOpt, Tenant, api_command, echo, reports_errors
-from qms.dbcall import Arg, CliError, call_api, function_args, list_objects, owner_connection, tenant_session
+from qms.cli.common import BranchOpt, CliError, Tenant, api_command, echo, owner_connection, reports_errors
 
 tenant_app = typer.Typer(help="Tenants (provisioning, as the database owner).", no_args_is_help=True)
 branch_app = typer.Typer(help="Branches.", no_args_is_help=True)
@@ -23,8 +23,9 @@ policy_app = typer.Typer(help="Queue policies per branch or service.", no_args_i
 def tenant_create(name: str, slug: str) -> None:
     """Create a tenant (qms.create_tenant) and print it."""
     with owner_connection() as conn:
-        tenant_id = call_api(conn, "create_tenant", [("name", name, "text"), ("slug", slug, "text")], schema="qms")
-    echo({"tenant_id": tenant_id, "name": name.strip(), "slug": slug})
+        row = conn.execute("select qms.create_tenant(name => %s, slug => %s)", (name, slug)).fetchone()
+    assert row is not None
+    echo({"tenant_id": row[0], "name": name.strip(), "slug": slug})
 
 
 @tenant_app.command("list")
@@ -48,30 +49,28 @@ def branch_create(
     code: Annotated[str | None, typer.Option(help="Short code, e.g. JKT01.")] = None,
 ) -> None:
     """Create a branch (api.create_branch)."""
-    api_command(
-        tenant, "create_branch", [("name", name, "text"), ("timezone", timezone, "text"), ("code", code, "text")]
-    )
+    api_command(tenant, "create_branch", name=name, timezone=timezone, code=code)
 
 
 @branch_app.command("list")
 @reports_errors
 def branch_list(tenant: Tenant) -> None:
-    with tenant_session(tenant) as s:
-        echo(list_objects(s, ("list_branches",), "branches", "o.*", {}))
+    """The tenant's branches (api.list_branches)."""
+    api_command(tenant, "list_branches")
 
 
 @area_app.command("create")
 @reports_errors
 def area_create(tenant: Tenant, branch_id: str, name: str) -> None:
     """Create an area of a branch (api.create_area)."""
-    api_command(tenant, "create_area", [("branch_id", branch_id, "uuid"), ("name", name, "text")])
+    api_command(tenant, "create_area", branch_id=branch_id, name=name)
 
 
 @area_app.command("list")
 @reports_errors
 def area_list(tenant: Tenant, branch: BranchOpt = None) -> None:
-    with tenant_session(tenant) as s:
-        echo(list_objects(s, ("list_areas",), "areas", "o.*", {"branch_id": branch}))
+    """Areas, of one branch or all (api.list_areas)."""
+    api_command(tenant, "list_areas", branch_id=branch)
 
 
 @service_app.command("create")
@@ -85,16 +84,16 @@ def service_create(
     code: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Create a service (api.create_service); PREFIX is the ticket number's letter(s)."""
-    args: list[Arg] = [("branch_id", branch_id, "uuid"), ("name", name, "text"), ("prefix", prefix, "text")]
-    args += [("sla_minutes", sla_minutes, "integer"), ("code", code, "text")]
-    api_command(tenant, "create_service", args)
+    api_command(
+        tenant, "create_service", branch_id=branch_id, name=name, prefix=prefix, sla_minutes=sla_minutes, code=code
+    )
 
 
 @service_app.command("list")
 @reports_errors
 def service_list(tenant: Tenant, branch: BranchOpt = None) -> None:
-    with tenant_session(tenant) as s:
-        echo(list_objects(s, ("list_services",), "services", "o.*", {"branch_id": branch}))
+    """Services, of one branch or all (api.list_services)."""
+    api_command(tenant, "list_services", branch_id=branch)
 
 
 @counter_app.command("create")
@@ -107,31 +106,23 @@ def counter_create(
     area: Annotated[str | None, typer.Option("--area")] = None,
 ) -> None:
     """Create a counter mapped to services (api.create_counter)."""
-    args: list[Arg] = [("branch_id", branch_id, "uuid"), ("name", name, "text"), ("service_ids", service, "uuid[]")]
-    api_command(tenant, "create_counter", [*args, ("area_id", area, "uuid")])
-
-
-COUNTER_COLUMNS = (
-    "o.*, array(select cs.service_id from qms.counter_services cs"
-    " where cs.tenant_id = o.tenant_id and cs.counter_id = o.counter_id order by cs.service_id) as service_ids"
-)
+    api_command(tenant, "create_counter", branch_id=branch_id, name=name, service_ids=service, area_id=area)
 
 
 @counter_app.command("list")
 @reports_errors
 def counter_list(tenant: Tenant, branch: BranchOpt = None) -> None:
-    with tenant_session(tenant) as s:
-        echo(list_objects(s, ("list_counters",), "counters", COUNTER_COLUMNS, {"branch_id": branch}))
+    """Counters with the services they call, of one branch or all (api.list_counters)."""
+    api_command(tenant, "list_counters", branch_id=branch)
 
 
 @counter_app.command("status")
 @reports_errors
 def counter_status(tenant: Tenant, counter_id: str, status: str) -> None:
     """Set a counter available, break or closed (api.set_counter_status)."""
-    api_command(tenant, "set_counter_status", [("counter_id", counter_id, "uuid"), ("status", status, "text")])
+    api_command(tenant, "set_counter_status", counter_id=counter_id, status=status)
 
 
-# -- policies ------------------------------------------------------------------------------------
 @policy_app.command("set")
 @reports_errors
 def policy_set(
@@ -145,8 +136,7 @@ def policy_set(
         value = json.loads(policy)
     except json.JSONDecodeError as exc:
         raise CliError(f"INVALID_POLICY: not JSON: {exc}") from exc
-    args: list[Arg] = [("branch_id", branch_id, "uuid"), ("service_id", service, "uuid"), ("policy", value, "jsonb")]
-    api_command(tenant, "set_policy", args)
+    api_command(tenant, "set_policy", branch_id=branch_id, service_id=service, policy=Jsonb(value))
 
 
 @policy_app.command("get")
@@ -154,17 +144,5 @@ def policy_set(
 def policy_get(
     tenant: Tenant, branch_id: str, service: Annotated[str | None, typer.Option("--service")] = None
 ) -> None:
-    """The stored policy and the effective one (defaults, branch, service)."""
-    args: list[Arg] = [("branch_id", branch_id, "uuid"), ("service_id", service, "uuid")]
-    with tenant_session(tenant) as s:
-        if function_args(s.conn, "get_policy") is not None:
-            echo(call_api(s.conn, "get_policy", args))
-            return
-        row = s.conn.execute(
-            "select (select p.policy from qms.policies p where p.branch_id = %s::uuid"
-            " and p.service_id is not distinct from %s::uuid),"
-            " qms.effective_policy(%s::uuid, %s::uuid, %s::uuid)",
-            (branch_id, service, s.tenant_id, branch_id, service),
-        ).fetchone()
-        assert row is not None
-    echo({"branch_id": branch_id, "service_id": service, "policy": row[0] or {}, "effective": row[1]})
+    """The effective policy of a branch or one of its services: defaults, branch, service (api.get_policy)."""
+    api_command(tenant, "get_policy", branch_id=branch_id, service_id=service)
