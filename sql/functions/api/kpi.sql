@@ -6,7 +6,7 @@
 --   one object per (bucket, branch, service) with tickets: {bucket, branch_id, service_id, tickets, served,
 --   no_shows, cancelled, transferred, avg_wait_seconds, median_wait_seconds, p90_wait_seconds,
 --   avg_service_seconds, sla_met_ratio}, ordered by bucket, branch, service. Counts and sums come from the
---   hourly rollups (analytics.hourly_kpis); median and p90 wait are exact (percentile_cont over the tickets'
+--   hourly rollups plus their pending deltas; median and p90 wait are exact (percentile_cont over the tickets'
 --   facts of the same filter). Averages and ratios are over tickets that have the measure (waited: called at
 --   least once; service time: served and completed); null when none has. bucket: 'YYYY-MM-DDTHH24:00' for
 --   hour, else the first day of the day/week (ISO, Monday)/month.
@@ -78,9 +78,18 @@ begin
                        sum(k.cancelled) as cancelled, sum(k.transferred) as transferred, sum(k.waited) as waited,
                        sum(k.wait_seconds_sum) as wait_sum, sum(k.sla_met) as sla_met,
                        sum(k.service_timed) as service_timed, sum(k.service_seconds_sum) as service_sum
-                from analytics.hourly_kpis k
-                where k.tenant_id = v_tenant
-                  and k.bucket_hour >= kpi.from_date and k.bucket_hour < kpi.to_date + 1
+                -- rollups plus pending deltas, read directly (not through analytics.hourly_kpis: its per-key
+                -- grouping is a second sort of every row, and the per-bucket sums here make it unnecessary)
+                from (select r.bucket_hour, r.branch_id, r.service_id, r.priority_class, r.channel, r.tickets,
+                             r.served, r.no_shows, r.cancelled, r.transferred, r.waited, r.wait_seconds_sum,
+                             r.sla_met, r.service_timed, r.service_seconds_sum
+                      from analytics.hourly_rollups r where r.tenant_id = v_tenant
+                      union all
+                      select d.bucket_hour, d.branch_id, d.service_id, d.priority_class, d.channel, d.tickets,
+                             d.served, d.no_shows, d.cancelled, d.transferred, d.waited, d.wait_seconds_sum,
+                             d.sla_met, d.service_timed, d.service_seconds_sum
+                      from analytics.hourly_rollup_deltas d where d.tenant_id = v_tenant) k
+                where k.bucket_hour >= kpi.from_date and k.bucket_hour < kpi.to_date + 1
                   and (kpi.branch_id is null or k.branch_id = kpi.branch_id)
                   and (kpi.service_id is null or k.service_id = kpi.service_id)
                   and (kpi.priority_class is null or k.priority_class = kpi.priority_class)

@@ -78,13 +78,33 @@ as $$
 begin
     perform qms.require_role('qms_worker');
     return query
-    select k.branch_id, k.bucket_hour, k.service_id, k.priority_class, k.channel, k.counter_id, k.tickets, k.served,
-           k.no_shows, k.cancelled, k.transferred, k.waited, k.wait_seconds_sum, k.sla_met, k.service_timed,
-           k.service_seconds_sum
-    from analytics.hourly_kpis k
-    join unnest(analytics_snapshot_hours.branch_ids, analytics_snapshot_hours.bucket_hours) as p(branch_id, bucket_hour)
-      on p.branch_id = k.branch_id and p.bucket_hour = k.bucket_hour
-    where k.tenant_id = analytics_snapshot_hours.tenant_id;
+    -- The rollups and pending deltas of the pairs only (by the rollups' unique key), summed per key as in
+    -- analytics.hourly_kpis; going through the view would group the whole tenant first.
+    with pairs as (
+        select distinct p.branch_id, p.bucket_hour
+        from unnest(analytics_snapshot_hours.branch_ids, analytics_snapshot_hours.bucket_hours) as p(branch_id, bucket_hour)
+    )
+    select u.branch_id, u.bucket_hour, u.service_id, u.priority_class, u.channel, u.counter_id,
+           sum(u.tickets)::bigint, sum(u.served)::bigint, sum(u.no_shows)::bigint, sum(u.cancelled)::bigint,
+           sum(u.transferred)::bigint, sum(u.waited)::bigint, sum(u.wait_seconds_sum), sum(u.sla_met)::bigint,
+           sum(u.service_timed)::bigint, sum(u.service_seconds_sum)
+    from (select r.branch_id, r.bucket_hour, r.service_id, r.priority_class, r.channel, r.counter_id, r.tickets,
+                 r.served, r.no_shows, r.cancelled, r.transferred, r.waited, r.wait_seconds_sum, r.sla_met,
+                 r.service_timed, r.service_seconds_sum
+          from pairs p join analytics.hourly_rollups r
+            on r.tenant_id = analytics_snapshot_hours.tenant_id and r.branch_id = p.branch_id
+           and r.bucket_hour = p.bucket_hour
+          union all
+          select d.branch_id, d.bucket_hour, d.service_id, d.priority_class, d.channel, d.counter_id, d.tickets,
+                 d.served, d.no_shows, d.cancelled, d.transferred, d.waited, d.wait_seconds_sum, d.sla_met,
+                 d.service_timed, d.service_seconds_sum
+          from pairs p join analytics.hourly_rollup_deltas d
+            on d.tenant_id = analytics_snapshot_hours.tenant_id and d.branch_id = p.branch_id
+           and d.bucket_hour = p.bucket_hour) u
+    group by u.branch_id, u.bucket_hour, u.service_id, u.priority_class, u.channel, u.counter_id
+    having sum(u.tickets) <> 0 or sum(u.served) <> 0 or sum(u.no_shows) <> 0 or sum(u.cancelled) <> 0
+        or sum(u.transferred) <> 0 or sum(u.waited) <> 0 or sum(u.wait_seconds_sum) <> 0 or sum(u.sla_met) <> 0
+        or sum(u.service_timed) <> 0 or sum(u.service_seconds_sum) <> 0;
 end
 $$;
 comment on function worker.analytics_snapshot_hours(uuid, uuid[], timestamp[]) is
