@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
@@ -13,13 +14,18 @@ import pytest
 from tests.analytics import day
 from tests.engine_fixtures import connect_as, make_claims, owner_rows, pg_error
 
+if TYPE_CHECKING:
+    from qms.testing import TestDatabases
+
 DAY_FIELDS = ("tickets", "served", "no_shows", "cancelled", "transferred")
 TIMED_FIELDS = ("avg_wait_seconds", "median_wait_seconds", "p90_wait_seconds", "avg_service_seconds", "sla_met_ratio")
 
 
-@pytest.fixture
-def world(db_url: str) -> day.World:
-    return day.build(db_url)
+@pytest.fixture(scope="module")
+def shared(test_dbs: TestDatabases) -> Iterator[tuple[str, day.World]]:
+    """One generated day for the module (the tests read it; the one that tampers with a rollup repairs it)."""
+    with test_dbs.database() as url:
+        yield url, day.build(url)
 
 
 def kpi(url: str, claims: dict[str, Any], **args: Any) -> Any:
@@ -50,7 +56,8 @@ def assert_matches(actual: list[dict[str, Any]], expected: dict[tuple[str, str, 
                 assert row[name] == pytest.approx(want[name], abs=2e-3), (key, name)
 
 
-def test_every_kpi_equals_an_independent_computation(db_url: str, world: day.World) -> None:
+def test_every_kpi_equals_an_independent_computation(shared: tuple[str, day.World]) -> None:
+    db_url, world = shared
     facts = day.ticket_facts(db_url, world.tenant_a)
     assert {f["status"] for f in facts} >= {"done", "no_show", "cancelled", "waiting"}
     assert any(f["transferred"] for f in facts) and any(f["sla_met"] is False for f in facts)
@@ -64,8 +71,9 @@ def test_every_kpi_equals_an_independent_computation(db_url: str, world: day.Wor
     )
 
 
-def test_buckets_are_in_branch_time(db_url: str, world: day.World) -> None:
+def test_buckets_are_in_branch_time(shared: tuple[str, day.World]) -> None:
     """A ticket issued at 23:xx local counts on that local day, whatever the UTC date."""
+    db_url, world = shared
     analyst = world.claims("qms_analyst")
     rows = kpi(db_url, analyst, from_date=world.timed_day, to_date=world.timed_day, granularity="hour")
     hours = {r["bucket"] for r in rows}
@@ -75,7 +83,8 @@ def test_buckets_are_in_branch_time(db_url: str, world: day.World) -> None:
     assert any(r["bucket"] == f"{world.timed_day}T23:00" and r["branch_id"] == ny for r in rows)
 
 
-def test_rollups_equal_their_recomputation_before_and_after_folding(db_url: str, world: day.World) -> None:
+def test_rollups_equal_their_recomputation_before_and_after_folding(shared: tuple[str, day.World]) -> None:
+    db_url, world = shared
     worker = make_claims("qms_worker", None)
     with connect_as(db_url, "qms_worker", worker) as conn:
         assert conn.execute("select * from worker.analytics_check(%s)", (world.tenant_a,)).fetchall() == []
@@ -101,7 +110,8 @@ def test_rollups_equal_their_recomputation_before_and_after_folding(db_url: str,
     assert_matches(kpi(db_url, world.claims("qms_analyst"), **span(world)), day.expected_kpis(facts))
 
 
-def test_drill_down_lists_the_tickets_in_branch_time_without_pii(db_url: str, world: day.World) -> None:
+def test_drill_down_lists_the_tickets_in_branch_time_without_pii(shared: tuple[str, day.World]) -> None:
+    db_url, world = shared
     ny = world.branches["newyork"]
     claims = world.claims("qms_analyst")
     args = {**span(world), "branch_id": ny.branch_id}
@@ -143,7 +153,8 @@ KPI = "select api.kpi(from_date => %(f)s, to_date => %(t)s, branch_id => %(b)s, 
 TICKETS = "select api.kpi_tickets(from_date => %(f)s, to_date => %(t)s, branch_id => %(b)s)"
 
 
-def test_access_rules_of_every_analytics_function(db_url: str, world: day.World) -> None:
+def test_access_rules_of_every_analytics_function(shared: tuple[str, day.World]) -> None:
+    db_url, world = shared
     rng = span(world)
     base = {"f": rng["from_date"], "t": rng["to_date"], "b": None, "g": "day"}
     jakarta, newyork = world.branches["jakarta"].branch_id, world.branches["newyork"].branch_id
@@ -202,8 +213,9 @@ def test_access_rules_of_every_analytics_function(db_url: str, world: day.World)
     assert error_of(db_url, "qms_admin", world.claims("qms_admin"), "select worker.analytics_fold()", {})[0] == "42501"
 
 
-def test_missing_timestamps_never_fail(db_url: str, world: day.World) -> None:
+def test_missing_timestamps_never_fail(shared: tuple[str, day.World]) -> None:
     """A ticket never called has no wait, one never served no service time: nulls, not errors."""
+    db_url, world = shared
     rows = owner_rows(
         db_url,
         "select status, wait_seconds, service_seconds, sla_met, outcome from analytics.tickets where tenant_id = %s",
