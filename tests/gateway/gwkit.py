@@ -22,6 +22,8 @@ from argon2 import PasswordHasher
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from qms.apicall import call_api
+
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = secrets.token_urlsafe(48)
 PASSWORD = "correct horse battery staple"
@@ -176,6 +178,16 @@ class Tenant:
         with psycopg.connect(self.db_url, autocommit=True) as conn:
             cur = conn.execute(query.encode() if params is None else query, params)
             return cur.fetchall() if cur.description else []
+
+    def api(self, fn: str, **args: Any) -> Any:
+        """api.<fn> as a tenant-wide admin of this tenant (qms.apicall.call_api), straight on the database."""
+        claims = {"role": "qms_admin", "tenant_id": self.tenant_id, "sub": self.users.get("admin", "fixture-admin")}
+        with psycopg.connect(self.db_url, autocommit=True) as conn:
+            return call_api(conn, fn, claims, **args)
+
+    def change_password(self, user_id: str) -> None:
+        """A password change (qms.set_user_password_hash, as the CLI does): bumps token_version."""
+        self.sql("select qms.set_user_password_hash(%s, %s, %s)", (self.tenant_id, user_id, PASSWORD_HASH))
 
     def add_user(self, role: str, branch_ids: list[str] | None = None, email: str | None = None) -> str:
         email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.com"

@@ -95,20 +95,14 @@ def test_expired_and_forged_tokens(gateway: Gateway, tenant: Tenant) -> None:
 def test_disabled_user_and_password_change_stop_at_once(gateway: Gateway, tenant: Tenant) -> None:
     agent = login(gateway, tenant, "agent")
     assert whoami(gateway, agent["access_token"]).status_code == 200
-    tenant.sql(
-        "update qms.users set is_active = false where tenant_id = %s and user_id = %s",
-        (tenant.tenant_id, tenant.users["agent"]),
-    )
+    tenant.api("update_user", user_id=tenant.users["agent"], is_active=False)
     r = whoami(gateway, agent["access_token"])
     assert r.status_code == 401 and r.json()["code"] == "TOKEN_REVOKED"
     refresh = httpx.post(gateway.url + "/auth/refresh", json={"refresh_token": agent["refresh_token"]})
     assert refresh.status_code == 401 and refresh.json()["code"] == "USER_DISABLED"
     # A token_version bump (password change) invalidates the admin's current token too.
     admin = login(gateway, tenant)
-    tenant.sql(
-        "update qms.users set token_version = token_version + 1 where tenant_id = %s and user_id = %s",
-        (tenant.tenant_id, tenant.users["admin"]),
-    )
+    tenant.change_password(tenant.users["admin"])
     assert whoami(gateway, admin["access_token"]).json()["code"] == "TOKEN_REVOKED"
     assert whoami(gateway, login(gateway, tenant)["access_token"]).status_code == 200
 
@@ -175,10 +169,7 @@ def test_operator_tokens_without_tv(gateway: Gateway, tenant: Tenant) -> None:
     assert whoami(gateway, service).status_code == 200
     as_user = jwt.encode({**base, "sub": tenant.users["agent"], "role": "qms_agent"}, SECRET, algorithm="HS256")
     assert whoami(gateway, as_user).status_code == 200
-    tenant.sql(
-        "update qms.users set is_active = false where tenant_id = %s and user_id = %s",
-        (tenant.tenant_id, tenant.users["agent"]),
-    )
+    tenant.api("update_user", user_id=tenant.users["agent"], is_active=False)
     assert whoami(gateway, as_user).json()["code"] == "TOKEN_REVOKED"
     tenant.sql("update qms.tenants set is_active = false where tenant_id = %s", (tenant.tenant_id,))
     assert whoami(gateway, service).json()["code"] == "TOKEN_REVOKED"
@@ -189,10 +180,7 @@ def test_revoked_token_changes_nothing(gateway: Gateway, tenant: Tenant) -> None
     admin = gateway.client(login(gateway, tenant)["access_token"])
     ok = admin.post("/api/branches", json={"name": "Before revocation"})
     assert ok.status_code == 200, ok.text
-    tenant.sql(
-        "update qms.users set token_version = token_version + 1 where tenant_id = %s and user_id = %s",
-        (tenant.tenant_id, tenant.users["admin"]),
-    )
+    tenant.change_password(tenant.users["admin"])
     for _ in range(6):  # past psycopg's prepare threshold: prepared statements behave the same
         r = admin.post("/api/branches", json={"name": "After revocation"})
         assert r.status_code == 401 and r.json()["code"] == "TOKEN_REVOKED", r.text
@@ -208,16 +196,10 @@ def test_operator_token_naming_a_revoked_device_is_refused(gateway: Gateway, ten
     from qms import tokens
 
     device_id = tenant.add_device("display")
-    tenant.sql(
-        "update qms.devices set status = 'active' where tenant_id = %s and device_id = %s",
-        (tenant.tenant_id, device_id),
-    )
+    tenant.api("update_device", device_id=device_id, status="active")
     token = tokens.issue(SECRET, role="agent", tenant_id=tenant.tenant_id, sub=device_id, branch_ids=[tenant.branch_id])
     assert whoami(gateway, token).status_code == 200
-    tenant.sql(
-        "update qms.devices set status = 'revoked' where tenant_id = %s and device_id = %s",
-        (tenant.tenant_id, device_id),
-    )
+    tenant.api("update_device", device_id=device_id, status="revoked")
     r = whoami(gateway, token)
     assert r.status_code == 401 and r.json()["code"] == "TOKEN_REVOKED"
 
