@@ -27,7 +27,7 @@ from gateway.errors import ApiError
 from gateway.inputs import InputGuard
 from gateway.middleware import Envelope
 from gateway.realtime import Hub, PsycopgListenBackend
-from gateway.routes import analytics, health, realtime, rest, rpc
+from gateway.routes import analytics, health, realtime, rest, rpc, webhooks
 from gateway.routes import auth as auth_routes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         analytics.proxy_router,
         realtime.router,
         health.router,
+        webhooks.router,
     ):
         app.router.routes.extend(router.routes)
     static = _static_dir(settings)

@@ -74,6 +74,30 @@ NOTIFY_QUEUE = Gauge(
     registry=REGISTRY,
     multiprocess_mode="livemostrecent",
 )
+# The notification outbox, read from the database on scrape (worker.notification_metrics, as qms_worker).
+NOTIFY_DELIVERIES = Gauge(
+    "qms_notification_deliveries",
+    "Unfinished and dead notification deliveries by status and channel",
+    ["status", "channel"],
+    registry=REGISTRY,
+    multiprocess_mode="livemostrecent",
+)
+NOTIFY_OLDEST = Gauge(
+    "qms_notification_oldest_queued_seconds",
+    "How long the oldest due notification delivery has waited",
+    registry=REGISTRY,
+    multiprocess_mode="livemostrecent",
+)
+NOTIFY_ATTEMPTS = Gauge(
+    "qms_notification_attempts_recent",
+    "Send attempts finished in the last 5 minutes by outcome (sent, temporary_failure, permanent_failure, lease_expired)",
+    ["outcome"],
+    registry=REGISTRY,
+    multiprocess_mode="livemostrecent",
+)
+NOTIFY_STATUSES = ("queued", "sending", "temporary_failure", "dead")
+NOTIFY_CHANNELS = ("email", "sms", "whatsapp", "push")
+NOTIFY_OUTCOMES = ("sent", "temporary_failure", "permanent_failure", "lease_expired")
 RATE_LIMITED = Counter("qms_rate_limited_total", "Requests refused by the rate limiter", ["scope"], registry=REGISTRY)
 
 _latency_children: dict[tuple[str, str, int], Any] = {}
@@ -144,6 +168,23 @@ def _alive(pid: int) -> bool:
     return True
 
 
+async def sample_notifications(db: Database) -> None:
+    """The outbox gauges; every known label is set (to 0 when absent) so a drained backlog reads 0."""
+    async with db.pool.connection(timeout=2) as conn, conn.transaction():
+        await conn.execute("set local role qms_worker")
+        cur = await conn.execute("select worker.notification_metrics()")
+        row = await cur.fetchone()
+    data: dict[str, Any] = row[0] if row else {}
+    counts = {(d["status"], d["channel"]): d["count"] for d in data.get("deliveries", [])}
+    for status in NOTIFY_STATUSES:
+        for channel in NOTIFY_CHANNELS:
+            NOTIFY_DELIVERIES.labels(status, channel).set(counts.get((status, channel), 0))
+    NOTIFY_OLDEST.set(float(data.get("oldest_queued_seconds") or 0))
+    outcomes = {a["outcome"]: a["count"] for a in data.get("attempts_5m", [])}
+    for outcome in NOTIFY_OUTCOMES:
+        NOTIFY_ATTEMPTS.labels(outcome).set(outcomes.get(outcome, 0))
+
+
 async def render(db: Database | None, hub: Hub | None) -> tuple[bytes, str]:
     """Sample the gauges that are cheaper to read on scrape, then render the registry (in multiprocess
     mode: every worker's files)."""
@@ -155,6 +196,7 @@ async def render(db: Database | None, hub: Hub | None) -> tuple[bytes, str]:
                 row = await cur.fetchone()
                 await conn.rollback()
             NOTIFY_QUEUE.set(float(row[0]) if row else 0.0)
+            await sample_notifications(db)
         except Exception:  # noqa: S110 - a scrape must not fail because the database is down
             pass
     if MULTIPROC_DIR is None:

@@ -2,9 +2,11 @@
 
 Order: PostgreSQL (``QMS_DATABASE_URL`` or the embedded cluster under the data dir) → migrations → the demo
 tenant (first run only; a failure to seed it stops the start) → child processes: the gateway (uvicorn), the
-event relay, the workers (no-show sweeper, retention, analytics snapshots, reports, anomalies) and Datasette
-(see :func:`datasette_child`). A child that dies is restarted with exponential backoff. SIGINT/SIGTERM stop every child (SIGTERM to its process group, SIGKILL after a timeout) and then
-the embedded PostgreSQL this run started, so nothing is left behind.
+event relay, the workers (no-show sweeper, retention, analytics snapshots, reports, anomalies), Datasette
+(see :func:`datasette_child`), the notification sender and, unless ``QMS_SMTP_URL`` is set, a local mail sink.
+A child that dies is restarted with exponential backoff. SIGINT/SIGTERM stop every child (SIGTERM to its
+process group, SIGKILL after a timeout) and then the embedded PostgreSQL this run started, so nothing is left
+behind.
 """
 
 from __future__ import annotations
@@ -205,6 +207,22 @@ def datasette_child(url: str, data_dir: Path, env: dict[str, str]) -> ChildSpec:
     return ChildSpec("datasette", datasette_argv(socket=sock), {**env, "QMS_DATABASE_URL": url})
 
 
+def notify_children(url: str, env: dict[str, str]) -> list[ChildSpec]:
+    """The notification sender (``python -m workers.notify``) and, unless ``QMS_SMTP_URL`` names a mail
+    server, a local mail sink on a free port (``python -m workers.mailsink``) that becomes the e-mail provider
+    of every tenant without its own: what it receives is readable with ``api.list_sink_messages``."""
+    child_env = {**env, "QMS_DATABASE_URL": url}
+    specs = []
+    if not env.get("QMS_SMTP_URL"):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            sink_port = s.getsockname()[1]
+        argv = [sys.executable, "-m", "workers.mailsink", "--database-url", url, "--port", str(sink_port)]
+        specs.append(ChildSpec("mailsink", argv, child_env))
+        child_env = {**child_env, "QMS_SMTP_URL": f"smtp://127.0.0.1:{sink_port}?starttls=off"}
+    return [*specs, ChildSpec("notify", [sys.executable, "-m", "workers.notify", "--database-url", url], child_env)]
+
+
 def port_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -278,6 +296,7 @@ def run(port: int = 8000, data_dir: str | Path | None = None, host: str = "127.0
             info = _seed_demo(url, settings.data_dir)
         env = {**os.environ, "QMS_DATA_DIR": str(settings.data_dir)}
         specs = [gateway_child(url, secret, host, port, env), workers_child(url, env), relay_child(url, env)]
+        specs += notify_children(url, {**env, "QMS_PUBLIC_URL": f"http://{host}:{port}"})
         reset_metrics_dir(specs[0])
         ds_env = {**env, "QMS_JWT_SECRET": secret}  # Datasette verifies the gateway's tokens
         specs.append(datasette_child(url, settings.data_dir, ds_env))

@@ -105,6 +105,20 @@ def _seed(conn: psycopg.Connection[Any], slug: str) -> Tenant:
         "select tests.set_policy(%s, %s, null, %s)", (t.tenant_id, ids["branch_id"], Jsonb({"priority_ratio": 2}))
     )
     agent, kiosk = _claims("qms_agent", t), _claims("qms_device", t)
+    # Notifications on, so the tickets below make deliveries (and skips) as they commit.
+    admin = _claims("qms_admin", t)
+    call_api(conn, "set_notification_settings", admin, enabled=True, channels=["email", "sms"])
+    ids["template_id"] = call_api(
+        conn,
+        "create_notification_template",
+        admin,
+        event_type="ticket.called",
+        channel="email",
+        language="en",
+        subject="Ticket {{ ticket_number }}",
+        body_text="Ticket {{ ticket_number }}",
+    )["template_id"]
+    call_api(conn, "set_notification_provider", admin, channel="sms", kind="log")
     first = call_api(conn, "create_ticket", agent, service_id=ids["service_id"], request_id=str(uuid.uuid4()))
     called = call_api(conn, "call_next", agent, counter_id=ids["busy_counter_id"], request_id=str(uuid.uuid4()))
     assert called["ticket"]["ticket_id"] == first["ticket_id"], called
@@ -148,6 +162,33 @@ def _seed(conn: psycopg.Connection[Any], slug: str) -> Tenant:
     conn.execute("set role qms_worker")
     conn.execute("select worker.analytics_fold(), worker.evaluate_anomalies()")
     conn.execute("reset role")
+    row = conn.execute(
+        "select d.delivery_id::text, c.unsubscribe_token::text from qms.notification_deliveries d"
+        " join qms.ticket_contacts c using (tenant_id, ticket_id) where d.tenant_id = %s limit 1",
+        (t.tenant_id,),
+    ).fetchone()
+    assert row is not None, "the contact ticket made a delivery"
+    ids["delivery_id"], ids["token"] = row
+    # The notification tables no command fills here (sends, STOP lists, push subscriptions, the mail sink).
+    conn.execute(
+        "insert into qms.notification_attempts (tenant_id, delivery_id, attempt, worker, outcome)"
+        " select tenant_id, delivery_id, 1, 'seed', 'sent' from qms.notification_deliveries where tenant_id = %s",
+        (t.tenant_id,),
+    )
+    conn.execute(
+        "insert into qms.notification_suppressions (tenant_id, channel, address_hash, reason)"
+        " values (%s, 'sms', sha256('seed'), 'STOP')",
+        (t.tenant_id,),
+    )
+    conn.execute(
+        "insert into qms.push_subscriptions (tenant_id, ticket_id, endpoint, p256dh, auth)"
+        " values (%s, %s, 'https://push.example/seed', 'key', 'auth')",
+        (t.tenant_id, ids["ticket_id"]),
+    )
+    conn.execute(
+        "insert into qms.mail_sink_messages (tenant_id, mail_from, rcpt_to, subject) values (%s, 'a@b.c', '{x@y.z}', 's')",
+        (t.tenant_id,),
+    )
     return t
 
 
@@ -265,6 +306,16 @@ TEXT_SAMPLES = {
     "local_time": "07:00",
     "rule_kind": "waiting_over",
 }
+# Bearer handles that are uuids (the unsubscribe link's token): like a secret, a caller uses its own.
+OWN_UUIDS = frozenset({"token"})
+# Per-function text samples where the name alone is ambiguous (a notification channel is not a ticket channel).
+FN_TEXT_SAMPLES: dict[tuple[str, str], str] = {
+    ("set_notification_provider", "channel"): "sms",
+    ("set_notification_provider", "kind"): "log",
+    ("create_notification_template", "channel"): "sms",
+    ("create_notification_template", "event_type"): "ticket.called",
+    ("create_notification_template", "language"): "en",
+}
 # Parameters whose default is no valid call: sampled even though they have a default.
 DEFAULTED_SAMPLES: dict[str, Any] = {"policy": {"priority_ratio": 3}}
 # Handles a caller holds for its own tenant (a ticket's secret, a branch's join code): a caller of B uses B's,
@@ -292,7 +343,9 @@ def _probe_args(
     args: dict[str, Any] = {}
     for p in params:
         if p.type == "uuid":
-            if p.name == "request_id":
+            if p.name in OWN_UUIDS:
+                args[p.name] = own.ids[p.name]
+            elif p.name == "request_id":
                 row = conn.execute(
                     "select request_id::text from qms.idempotency_keys where tenant_id = %s and command = %s limit 1",
                     (target.tenant_id, fn),
@@ -306,6 +359,8 @@ def _probe_args(
             args[p.name] = DEFAULTED_SAMPLES[p.name]
         elif p.has_default:
             continue
+        elif (fn, p.name) in FN_TEXT_SAMPLES:
+            args[p.name] = FN_TEXT_SAMPLES[(fn, p.name)]
         elif p.type == "text" and p.name in OWN_TEXT:
             args[p.name] = OWN_TEXT[p.name](own)
         elif p.type == "text":

@@ -27,6 +27,7 @@ def main() -> None:
     jobs = [
         sweeper.job(args.sweep_interval),
         retention.job(),
+        retention.notifications_job(),
         analytics_snapshot.fold_job(),
         analytics_snapshot.snapshot_job(args.snapshot_dir, args.snapshot_interval),
         reports.plan_job(),

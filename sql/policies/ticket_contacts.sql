@@ -12,3 +12,4 @@ revoke all on qms.ticket_contacts from qms_anon, qms_device, qms_agent, qms_supe
     qms_analyst;
 grant insert on qms.ticket_contacts to qms_device, qms_agent, qms_supervisor, qms_admin;
 grant select, delete on qms.ticket_contacts to qms_worker;
+grant update (notify) on qms.ticket_contacts to qms_worker;

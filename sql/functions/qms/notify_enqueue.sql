@@ -1,0 +1,178 @@
+-- Notification enqueue: a ticket event makes its delivery rows in the writing transaction
+-- (docs/adr/0012-notification-outbox.md). It hangs off qms.ticket_events, never off a writer function:
+-- the constraint trigger ticket_events_notify (sql/policies/notification_deliveries.sql) is deferred to
+-- commit, so it sees the whole command (api.create_ticket stores the contact after the event).
+--
+-- qms.enqueue_notifications(tenant, ticket, event_seq, event_type, vars, record_skips)
+--   One delivery per usable channel of the ticket's contact: email when the contact has an e-mail;
+--   whatsapp (when on) else sms when it has a phone; push when the ticket has a push subscription.
+--   No delivery, and one qms.notification_skips row with the reason, when: the tenant's notifications are
+--   off (NOTIFICATIONS_OFF), the event is not one it notifies (EVENT_OFF), the ticket has no contact
+--   (NO_CONTACT), the customer unsubscribed (OPTED_OUT), none of the contact's channels is on
+--   (CHANNEL_OFF), or every usable address is suppressed after STOP / a hard bounce (SUPPRESSED).
+--   A tenant-wide reason (NOTIFICATIONS_OFF, EVENT_OFF) is recorded only for a ticket whose customer left
+--   contact data (the settings say it for everyone else), so a tenant without notifications writes nothing
+--   per event. record_skips = false (the "N ahead" check) records nothing: it runs on every queue move.
+--   ticket.created deliveries also carry the issue-time position and eta_minutes (qms.queue_estimate).
+--   Idempotent: deliveries are unique per (event_seq, ticket, channel), "ahead" once per ticket and channel.
+--   Wakes the sender with pg_notify('qms_notifications') when it made a delivery. No errors, no locks
+--   beyond the inserted rows.
+-- qms.notify_ahead(event): after a ticket left the waiting line of its service (called, cancelled, held,
+--   transferred), the one ticket that now has exactly notify_ahead (policy) tickets before it gets a
+--   "ticket.ahead" delivery. Bounded work: one index range scan of at most notify_ahead + 1 rows.
+-- qms.tg_ticket_events__notify(): the trigger function. Security definer (the issuer may be a kiosk or an
+--   anonymous customer, who cannot read contacts or write deliveries).
+
+create or replace function qms.enqueue_notifications(p_tenant_id uuid, p_ticket_id uuid, p_event_seq bigint,
+                                                     p_event_type text, p_vars jsonb, p_record_skips boolean)
+    returns integer
+    language plpgsql
+    security definer
+    set search_path = ''
+as $$
+declare
+    v_settings qms.notification_settings;
+    v_contact qms.ticket_contacts;
+    v_reason text;
+    v_candidates text[] := '{}';
+    v_channels text[] := '{}';
+    v_channel text;
+    v_count integer;
+    v_has_contact boolean;
+begin
+    -- Two primary-key reads; a skip is written only where a customer left contact data (or, with
+    -- notifications on, where none was left): a tenant without notifications writes nothing per event.
+    select * into v_settings from qms.notification_settings s where s.tenant_id = p_tenant_id;
+    select * into v_contact from qms.ticket_contacts c where c.tenant_id = p_tenant_id and c.ticket_id = p_ticket_id;
+    v_has_contact := found;
+    if not coalesce(v_settings.enabled, false) then
+        v_reason := 'NOTIFICATIONS_OFF';
+    elsif not p_event_type = any (v_settings.events) then
+        v_reason := 'EVENT_OFF';
+    else
+        if not v_has_contact then
+            v_reason := 'NO_CONTACT';
+        elsif not v_contact.notify then
+            v_reason := 'OPTED_OUT';
+        else
+            if v_contact.email is not null then
+                v_candidates := v_candidates || 'email'::text;
+            end if;
+            if v_contact.phone is not null then
+                v_candidates := v_candidates || case when 'whatsapp' = any (v_settings.channels) then 'whatsapp'
+                                                     else 'sms' end;
+            end if;
+            if exists (select 1 from qms.push_subscriptions p
+                       where p.tenant_id = p_tenant_id and p.ticket_id = p_ticket_id) then
+                v_candidates := v_candidates || 'push'::text;
+            end if;
+            v_candidates := array(select c from unnest(v_candidates) c where c = any (v_settings.channels));
+            foreach v_channel in array v_candidates loop
+                continue when exists (
+                    select 1 from qms.notification_suppressions x
+                    where x.tenant_id = p_tenant_id and x.channel = v_channel
+                      and x.address_hash = qms.contact_address_hash(
+                              case v_channel when 'email' then v_contact.email else v_contact.phone end));
+                v_channels := v_channels || v_channel;
+            end loop;
+            v_reason := case when cardinality(v_candidates) = 0 then 'CHANNEL_OFF'
+                             when cardinality(v_channels) = 0 then 'SUPPRESSED' end;
+        end if;
+    end if;
+    if v_reason is not null then
+        if p_record_skips and (v_has_contact or v_reason = 'NO_CONTACT') then
+            insert into qms.notification_skips (tenant_id, ticket_id, event_seq, event_type, reason)
+            values (p_tenant_id, p_ticket_id, p_event_seq, p_event_type, v_reason);
+        end if;
+        return 0;
+    end if;
+    if p_event_type = 'ticket.created' then
+        -- Position and wait estimate at issue (the caller's claims, as api.create_ticket answered them).
+        select p_vars || jsonb_strip_nulls(jsonb_build_object(
+                   'position', e -> 'position',
+                   'eta_minutes', ceil((e ->> 'estimated_wait_seconds')::numeric / 60)))
+          into p_vars
+        from qms.tickets t, qms.queue_estimate(t) e
+        where t.tenant_id = p_tenant_id and t.ticket_id = p_ticket_id;
+    end if;
+    insert into qms.notification_deliveries (tenant_id, ticket_id, event_seq, event_type, channel, language, vars,
+                                             max_attempts)
+    select p_tenant_id, p_ticket_id, p_event_seq, p_event_type, c, v_contact.language, p_vars,
+           v_settings.max_attempts
+    from unnest(v_channels) c
+    on conflict do nothing;
+    get diagnostics v_count = row_count;
+    if v_count > 0 then
+        perform pg_notify('qms_notifications', '');
+    end if;
+    return v_count;
+end
+$$;
+comment on function qms.enqueue_notifications(uuid, uuid, bigint, text, jsonb, boolean) is
+    'Make the deliveries of one ticket event (one per usable channel), or record why none was made.';
+revoke all on function qms.enqueue_notifications(uuid, uuid, bigint, text, jsonb, boolean) from public;
+
+create or replace function qms.notify_ahead(p_event qms.ticket_events) returns void
+    language plpgsql
+    security definer
+    set search_path = ''
+as $$
+declare
+    v_n integer;
+    v_ticket_id uuid;
+begin
+    if not exists (select 1 from qms.notification_settings s
+                   where s.tenant_id = p_event.tenant_id and s.enabled and 'ticket.ahead' = any (s.events)) then
+        return;
+    end if;
+    v_n := (qms.effective_policy(p_event.tenant_id, p_event.branch_id, p_event.service_id) ->> 'notify_ahead')::integer;
+    if coalesce(v_n, 0) <= 0 then
+        return;
+    end if;
+    select t.ticket_id into v_ticket_id
+    from qms.tickets t
+    where t.tenant_id = p_event.tenant_id and t.service_id = p_event.service_id and t.status = 'waiting'
+    order by t.priority_rank, t.queued_at
+    offset v_n limit 1;
+    if found then
+        perform qms.enqueue_notifications(p_event.tenant_id, v_ticket_id, p_event.seq, 'ticket.ahead',
+                                          jsonb_build_object('position', v_n + 1, 'ahead', v_n), false);
+    end if;
+end
+$$;
+comment on function qms.notify_ahead(qms.ticket_events) is
+    'After a queue move: the ticket with exactly notify_ahead tickets before it gets its once-only "ahead" delivery.';
+revoke all on function qms.notify_ahead(qms.ticket_events) from public;
+
+create or replace function qms.tg_ticket_events__notify() returns trigger
+    language plpgsql
+    security definer
+    set search_path = ''
+as $$
+begin
+    if new.type in ('ticket.called', 'ticket.cancelled', 'ticket.held', 'ticket.transferred') then
+        perform qms.notify_ahead(new);
+    end if;
+    if new.type in ('ticket.created', 'ticket.called', 'ticket.recalled', 'ticket.no_show', 'ticket.cancelled') then
+        perform qms.enqueue_notifications(new.tenant_id, new.ticket_id, new.seq, new.type,
+                                          jsonb_strip_nulls(jsonb_build_object('counter_id', new.counter_id)),
+                                          true);
+    end if;
+    return null;
+end
+$$;
+comment on function qms.tg_ticket_events__notify() is
+    'Deferred AFTER INSERT trigger of qms.ticket_events: the notifications of the event, in its transaction.';
+revoke all on function qms.tg_ticket_events__notify() from public;
+
+-- qms.contact_address_hash: sha256 of a normalised address (lower-case e-mail; phone digits only, so
+-- "+62 812-3" and "62812 3" match). Immutable, no errors.
+create or replace function qms.contact_address_hash(p_address text) returns bytea
+    language sql immutable parallel safe
+as $$
+    select case when p_address is null then null
+                when position('@' in p_address) > 0 then pg_catalog.sha256(pg_catalog.convert_to(lower(btrim(p_address)), 'UTF8'))
+                else pg_catalog.sha256(pg_catalog.convert_to(regexp_replace(p_address, '[^0-9]', '', 'g'), 'UTF8')) end
+$$;
+comment on function qms.contact_address_hash(text) is
+    'sha256 of a normalised e-mail (lower-case) or phone (digits only): the suppression list key.';
