@@ -9,14 +9,16 @@ deps:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen --quiet
 
-# Debian packages the test suite needs: pgTAP for the server's version.
+# Debian packages the test suite needs: pgTAP for the server's version, Chromium (driven by Playwright through
+# /usr/bin/chromium for the browser tests; no browser download) and a font for legible screenshots.
 system-deps:
-	@if [ ! -f "$(PGTAP_CONTROL)" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15-pgtap >/dev/null; \
-	  else \
-	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15-pgtap >/dev/null; \
-	  fi; \
+	@missing=""; \
+	[ -f "$(PGTAP_CONTROL)" ] || missing="$$missing postgresql-15-pgtap"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -d /usr/share/fonts/truetype/dejavu ] || missing="$$missing fonts-dejavu-core"; \
+	if [ -n "$$missing" ]; then \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 up: deps

@@ -27,7 +27,7 @@ from gateway.errors import ApiError
 from gateway.inputs import InputGuard
 from gateway.middleware import Envelope
 from gateway.realtime import Hub, PsycopgListenBackend
-from gateway.routes import analytics, health, realtime, rest, rpc, webhooks
+from gateway.routes import analytics, health, printing, realtime, rest, rpc, webhooks
 from gateway.routes import auth as auth_routes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # being included: an included router is matched through per-route wrappers on every request (a good
     # part of a cheap request's CPU), and none of ours has include-time settings (prefix, dependencies).
     app.router.routes[0:0] = rpc.ROUTES
+    # printing's /apps/print/ticket comes before the /apps static mount below, which would otherwise answer it.
     for router in (
         auth_routes.router,
         rest.router,
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         realtime.router,
         health.router,
         webhooks.router,
+        printing.router,
     ):
         app.router.routes.extend(router.routes)
     static = _static_dir(settings)

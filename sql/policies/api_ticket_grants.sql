@@ -1,6 +1,6 @@
 -- Who may run the queue engine's commands (docs/engine.md). RLS does the tenant and branch scoping.
-revoke all on function api.create_ticket(uuid, text, text, uuid, jsonb) from public;
-grant execute on function api.create_ticket(uuid, text, text, uuid, jsonb)
+revoke all on function api.create_ticket(uuid, text, text, uuid, jsonb, text) from public;
+grant execute on function api.create_ticket(uuid, text, text, uuid, jsonb, text)
     to qms_device, qms_agent, qms_supervisor, qms_admin;
 
 revoke all on function api.call_next(uuid, uuid) from public;

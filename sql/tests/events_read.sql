@@ -2,7 +2,7 @@
 -- snapshots per role, RLS between tenants and branches.
 begin;
 set search_path = tests, public;
-select plan(35);
+select plan(38);
 
 -- Fixture (through the api fixtures): tenant A with branches A1, A2; tenant B with branch B1. Ids: tests.fx(key).
 select set_config('fx.ta', qms.create_tenant('Acme', 'acme')::text, true),
@@ -111,6 +111,11 @@ select is((select (x ->> 'waiting_count')::int from t_snap, jsonb_array_elements
 select is((select x -> 'waiting' -> 0 ->> 'ticket_id' from t_snap, jsonb_array_elements(s -> 'services') x where x ->> 'name' = 'Teller'),
           (select id::text from t_ids where name = 'second'), 'the waiting ticket with its position');
 select is((select s -> 'counters' -> 0 -> 'ticket' ->> 'status' from t_snap), 'serving', 'the counter shows its active ticket');
+select is((select x -> 'held' -> 0 ->> 'ticket_number' from t_snap, jsonb_array_elements(s -> 'services') x where x ->> 'name' = 'Teller'),
+          (select ticket_number from qms.tickets where status = 'held'), 'held tickets are listed (to unhold them)');
+select ok((select x -> 'waiting' -> 0 ? 'estimated_wait_seconds' from t_snap, jsonb_array_elements(s -> 'services') x where x ->> 'name' = 'Teller'),
+          'waiting tickets carry their estimated wait');
+select ok((select bool_and(x ? 'sla_minutes') from t_snap, jsonb_array_elements(s -> 'services') x), 'services carry sla_minutes');
 select ok((select (s ->> 'as_of_seq')::bigint <= (select max(seq) from qms.ticket_events) from t_snap), 'as_of_seq is a seq');
 select ok((select s::text !~* 'phone|email|secret' from t_snap), 'no contact data in the snapshot');
 select is(tests.error_of($$ select api.queue_snapshot(tests.fx('a2')) $$), 'PT404 BRANCH_NOT_FOUND',

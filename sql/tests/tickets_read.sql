@@ -3,7 +3,7 @@
 -- not in the public contract.
 begin;
 set search_path = tests, public;
-select plan(34);
+select plan(37);
 \ir _engine_fixture.sql
 create temp table tk (k text primary key, v jsonb not null);
 grant all on tk to public;
@@ -25,6 +25,16 @@ select is((select access_secret_hash from qms.tickets where ticket_id = pg_temp.
 select is((select count(*)::int from qms.ticket_events e
            where e.ticket_id = pg_temp.id('t1') and e.payload::text like '%' || pg_temp.secret('t1') || '%'), 0,
           'the secret is in no event');
+
+-- A kiosk's offline ticket keeps its printed number.
+select pg_temp.as_device();
+select is(api.create_ticket(pg_temp.fx('sb'), 'kiosk', offline_number => 'L-007') ->> 'ticket_number', 'L-007',
+          'a synced offline ticket keeps the number the kiosk printed');
+select is(tests.error_of(format('select api.create_ticket(%L, %L, offline_number => %L)', pg_temp.fx('sb'), 'staff', 'L-008')),
+          'PT400 INVALID_OFFLINE_NUMBER', 'only a kiosk sends an offline number');
+select is(tests.error_of(format('select api.create_ticket(%L, %L, offline_number => %L)', pg_temp.fx('sb'), 'kiosk', 'nope')),
+          'PT400 INVALID_OFFLINE_NUMBER', 'an offline number looks like PREFIX-NNN');
+select tests.reset_role();
 
 -- api.get_ticket: staff and devices of the branch.
 select pg_temp.as_agent();

@@ -5,7 +5,11 @@
 --   issue per service per commit), formatted by the effective policy's number_format ({prefix}-{n:03} -> A-007).
 -- Contact {phone, email, language, consent}: stored only in qms.ticket_contacts, never in events, and only
 --   with consent = true.
--- Errors: PT400 INVALID_CHANNEL, PT400 INVALID_PRIORITY_CLASS, PT400 CONSENT_REQUIRED, PT400 INVALID_CONTACT,
+-- Offline kiosks: offline_number (channel kiosk only, PREFIX-NNN) is the number the kiosk printed while the
+--   server was unreachable; the synced ticket keeps it as its ticket_number, so the printed number is the
+--   one the agent and the board show. number_seq still draws from the service's counter (gap-free).
+-- Errors: PT400 INVALID_OFFLINE_NUMBER, PT400 INVALID_CHANNEL, PT400 INVALID_PRIORITY_CLASS,
+--   PT400 CONSENT_REQUIRED, PT400 INVALID_CONTACT,
 --   PT404 SERVICE_NOT_FOUND (unknown, inactive, other tenant or outside the caller's branches: a device
 --   issues only in its branch), PT409 BRANCH_CLOSED / SERVICE_CLOSED (opening hours, inactive branch),
 --   PT409 IDEMPOTENCY_KEY_REUSED, PT401 TENANT_REQUIRED.
@@ -22,7 +26,8 @@ create or replace function api.create_ticket(
     channel text default 'staff',
     priority_class text default 'regular',
     request_id uuid default null,
-    contact jsonb default null
+    contact jsonb default null,
+    offline_number text default null
 ) returns jsonb
     language plpgsql
     security invoker
@@ -40,10 +45,17 @@ declare
     v_estimate jsonb;
 begin
     perform qms.validate_ticket_request(create_ticket.channel, create_ticket.priority_class, create_ticket.contact);
+    if create_ticket.offline_number is not null
+       and (create_ticket.channel <> 'kiosk' or create_ticket.offline_number !~ '^[A-Z0-9]{1,4}-[0-9]{1,4}$') then
+        perform qms.fail(400, 'INVALID_OFFLINE_NUMBER', 'offline_number is a kiosk''s own number, like L-007',
+                         'Send it only from a kiosk (channel kiosk), as PREFIX-NNN.');
+    end if;
     v_tenant := qms.require_tenant();
     v_replay := qms.idempotency_begin(create_ticket.request_id, 'create_ticket', jsonb_build_object(
         'service_id', create_ticket.service_id, 'channel', create_ticket.channel,
-        'priority_class', create_ticket.priority_class, 'contact', create_ticket.contact));
+        'priority_class', create_ticket.priority_class, 'contact', create_ticket.contact)
+        || case when create_ticket.offline_number is null then '{}'::jsonb
+                else jsonb_build_object('offline_number', create_ticket.offline_number) end);
     if v_replay is not null then
         return v_replay;
     end if;
@@ -74,7 +86,9 @@ begin
     values (v_tenant, v_new.service_id, v_new.business_date, 1)
     on conflict (tenant_id, service_id, business_date) do update set last_n = c.last_n + 1
     returning c.last_n into v_new.number_seq;
-    v_new.ticket_number := qms.format_ticket_number(v_number_format, v_service.prefix, v_new.number_seq);
+    -- A kiosk's offline ticket keeps the number it printed; number_seq still counts the service's issues.
+    v_new.ticket_number := coalesce(create_ticket.offline_number,
+                                    qms.format_ticket_number(v_number_format, v_service.prefix, v_new.number_seq));
     -- The customer's secret for the public status page: 122 random bits, only its hash is stored.
     v_secret := replace(gen_random_uuid()::text, '-', '');
     v_new.access_secret_hash := sha256(convert_to(v_secret, 'UTF8'));
@@ -89,7 +103,7 @@ begin
         || jsonb_build_object('status_url', qms.public_status_url(v_ticket.ticket_id, v_secret)));
 end
 $$;
-comment on function api.create_ticket(uuid, text, text, uuid, jsonb) is
+comment on function api.create_ticket(uuid, text, text, uuid, jsonb, text) is
     'Issue a ticket (waiting) for a service; returns the ticket with position and estimated_wait_seconds. '
     'PT400 INVALID_CHANNEL/INVALID_PRIORITY_CLASS/CONSENT_REQUIRED/INVALID_CONTACT, PT404 SERVICE_NOT_FOUND, '
     'PT409 BRANCH_CLOSED/SERVICE_CLOSED/IDEMPOTENCY_KEY_REUSED.';

@@ -1,8 +1,10 @@
 -- api.queue_snapshot(branch_id, service_id default null): the live queue of a branch for staff.
 --   {as_of_seq, branch_id, generated_at,
---    services: [{service_id, name, prefix, waiting_count, held_count, called_count, serving_count,
---                waiting: [{ticket_id, ticket_number, priority_class, position, created_at, queued_at,
---                           returned}]}],           -- call order: priority rank, then queued_at
+--    services: [{service_id, name, prefix, sla_minutes, waiting_count, held_count, called_count, serving_count,
+--                waiting: [{ticket_id, ticket_number, priority_class, position, estimated_wait_seconds,
+--                           created_at, queued_at, returned}],  -- call order: priority rank, then queued_at
+--                held: [{ticket_id, ticket_number, priority_class, created_at}]}],  -- oldest first
+--   estimated_wait_seconds as in api.get_ticket (qms.queue_estimate).
 --    counters: [{counter_id, name, area_id, status, service_ids,
 --                ticket: {ticket_id, ticket_number, service_id, status, called_at, served_at} | null}]}
 --   With service_id: that service only, and the counters mapped to it. No contact data (PII-free).
@@ -36,21 +38,32 @@ begin
         'generated_at', now(),
         'services', (
             select coalesce(jsonb_agg(jsonb_build_object(
-                       'service_id', s.service_id, 'name', s.name, 'prefix', s.prefix,
+                       'service_id', s.service_id, 'name', s.name, 'prefix', s.prefix, 'sla_minutes', s.sla_minutes,
                        'waiting_count', coalesce(jsonb_array_length(w.waiting), 0),
                        'held_count', c.held, 'called_count', c.called, 'serving_count', c.serving,
-                       'waiting', coalesce(w.waiting, '[]'::jsonb)) order by s.name), '[]'::jsonb)
+                       'waiting', coalesce(w.waiting, '[]'::jsonb),
+                       'held', coalesce(h.held, '[]'::jsonb)) order by s.name), '[]'::jsonb)
             from qms.services s
             cross join lateral (
                 select jsonb_agg(jsonb_build_object(
                            'ticket_id', q.ticket_id, 'ticket_number', q.ticket_number,
                            'priority_class', q.priority_class, 'position', q.position,
+                           'estimated_wait_seconds', q.estimate -> 'estimated_wait_seconds',
                            'created_at', q.created_at, 'queued_at', q.queued_at, 'returned', q.returned)
                            order by q.position) as waiting
-                from (select t.*, row_number() over (order by t.priority_rank, t.queued_at, t.ticket_id) as position
+                from (select t.*, row_number() over (order by t.priority_rank, t.queued_at, t.ticket_id) as position,
+                             qms.queue_estimate(t) as estimate
                       from qms.tickets t
                       where t.tenant_id = v_tenant and t.service_id = s.service_id and t.status = 'waiting') q
             ) w
+            cross join lateral (
+                select jsonb_agg(jsonb_build_object(
+                           'ticket_id', t.ticket_id, 'ticket_number', t.ticket_number,
+                           'priority_class', t.priority_class, 'created_at', t.created_at)
+                           order by t.created_at, t.ticket_id) as held
+                from qms.tickets t
+                where t.tenant_id = v_tenant and t.service_id = s.service_id and t.status = 'held'
+            ) h
             cross join lateral (
                 select count(*) filter (where t.status = 'held') as held,
                        count(*) filter (where t.status = 'called') as called,
