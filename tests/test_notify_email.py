@@ -4,7 +4,9 @@ clean stop on SIGTERM."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from collections.abc import Iterator
 
 import psycopg
@@ -55,6 +57,14 @@ def test_issue_and_call_mails_in_indonesian_and_english(db_url: str, smtp: tuple
         assert by_to["budi@example.com"].subject == "Your ticket A-002 at Main branch"
         assert "Your ticket is A-002 for Service 0 at Main branch. Position 2" in by_to["budi@example.com"].body()
         assert "<p>Your ticket is A-002" in by_to["budi@example.com"].body("html")
+        # the issue mail links the customer's status page, with the ticket's own secret
+        link = re.search(
+            rf"Pantau langsung: (https?://\S+/apps/public/#t={ana}\.([0-9a-f]{{32}}))", by_to["ana@example.com"].body()
+        )
+        assert link is not None, by_to["ana@example.com"].body()
+        with psycopg.connect(db_url) as conn:
+            stored = conn.execute("select access_secret_hash from qms.tickets where ticket_id = %s", (ana,)).fetchone()
+        assert stored is not None and stored[0] == hashlib.sha256(link.group(2).encode()).digest()
         # the unsubscribe link and the idempotency key travel with the mail
         assert "/notifications/unsubscribe?token=" in by_to["budi@example.com"].body()
         assert str(by_to["budi@example.com"].mail["X-QMS-Idempotency-Key"]).startswith("qms-")

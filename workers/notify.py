@@ -97,6 +97,8 @@ def _message(
 async def send_one(row: dict[str, Any], opts: Options) -> tuple[str, str | None, providers.SendResult | None, str]:
     """Render and send one claimed delivery: (outcome, error, result, provider kind). Never raises."""
     variables = dict(row.get("vars") or {})
+    if str(variables.get("status_url", "")).startswith("/"):
+        variables["status_url"] = f"{opts.public_url}{variables['status_url']}"
     if row.get("unsubscribe_token"):
         variables["unsubscribe_url"] = f"{opts.public_url}/notifications/unsubscribe?token={row['unsubscribe_token']}"
     kind = "none"

@@ -2,7 +2,7 @@
 -- expiry recovery, provider reports, admin re-drive of dead letters, templates; errors and RLS.
 begin;
 set search_path = tests, public;
-select plan(39);
+select plan(40);
 \ir _engine_fixture.sql
 create function pg_temp.flush() returns void language plpgsql as $$
 begin
@@ -44,9 +44,11 @@ select is(tests.error_of(format($$ select worker.suppress_address(%L, 'fax', 'x'
 create temp table claimed as select * from worker.claim_notifications('w1', max_rows => 1) c;
 select is((select count(*)::int from claimed), 1, 'max_rows caps the claim');
 select is((select c -> 'delivery_id' from claimed c)::text, to_jsonb(tests.fx('d1'))::text, 'oldest first');
-select is((select c -> 'vars' from claimed c),
+select is((select (c -> 'vars') - 'status_url' from claimed c),
           '{"ticket_number": "A-001", "branch_name": "Branch X", "service_name": "Teller", "position": 1, "eta_minutes": 0}'::jsonb,
           'the claim carries the template variables');
+select ok((select c -> 'vars' ->> 'status_url' from claimed c) ~ ('^/apps/public/#t=' || (select c ->> 'ticket_id' from claimed c) || '\.[0-9a-f]{32}$'),
+          'an issue notice carries the status page''s link that create_ticket answered');
 select is((select c ->> 'recipient' from claimed c), 'ana@example.com', 'and the recipient');
 select is((select c -> 'template' ->> 'subject' from claimed c), 'Nomor antrean Anda {{ ticket_number }} di {{ branch_name }}',
           'the shipped default in the customer''s language');

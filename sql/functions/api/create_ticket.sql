@@ -99,6 +99,10 @@ begin
                 nullif(create_ticket.contact ->> 'email', ''), coalesce(create_ticket.contact ->> 'language', 'en'),
                 true);
     end if;
+    -- The status page's link, for this answer and, until commit, for the ticket.created notification
+    -- (qms.tg_ticket_events__notify): the secret is stored nowhere but hashed.
+    perform set_config(qms.status_url_setting(v_ticket.ticket_id),
+                       qms.public_status_url(v_ticket.ticket_id, v_secret), true);
     return qms.idempotency_finish(create_ticket.request_id, qms.ticket_json(v_ticket, false) || v_estimate
         || jsonb_build_object('status_url', qms.public_status_url(v_ticket.ticket_id, v_secret)));
 end

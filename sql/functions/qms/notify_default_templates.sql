@@ -2,8 +2,7 @@
 -- Indonesian ('id') or English ('en', also for any other language), used while a tenant has no active
 -- version of its own. Jinja2 text (rendered sandboxed by the sender worker) with the variables
 -- ticket_number, branch_name, service_name, counter_name, position, eta_minutes, unsubscribe_url
--- (status_url is available to tenant templates but not used here: the status page's secret is handed to
--- the customer at issue and stored hashed, so the sender cannot rebuild that link). E-mail has a subject, a text and an HTML body; sms, whatsapp and push a text body.
+-- and, on ticket.created, status_url (the status page; the sender makes it absolute with QMS_PUBLIC_URL). E-mail has a subject, a text and an HTML body; sms, whatsapp and push a text body.
 -- Returns {event_type, channel, language, version: 0, subject, body_text, body_html}; null for an
 -- unknown event. Immutable, no errors, no locks.
 create or replace function qms.default_notification_template(p_event_type text, p_channel text, p_language text)
@@ -12,9 +11,9 @@ create or replace function qms.default_notification_template(p_event_type text, 
 as $$
     with t (event_type, language, subject, line) as (values
         ('ticket.created', 'en', 'Your ticket {{ ticket_number }} at {{ branch_name }}',
-         'Your ticket is {{ ticket_number }} for {{ service_name }} at {{ branch_name }}. Position {{ position }}, about {{ eta_minutes }} min.'),
+         'Your ticket is {{ ticket_number }} for {{ service_name }} at {{ branch_name }}. Position {{ position }}, about {{ eta_minutes }} min.{% if status_url %} Follow it live: {{ status_url }}{% endif %}'),
         ('ticket.created', 'id', 'Nomor antrean Anda {{ ticket_number }} di {{ branch_name }}',
-         'Nomor antrean Anda {{ ticket_number }} untuk {{ service_name }} di {{ branch_name }}. Posisi {{ position }}, sekitar {{ eta_minutes }} menit.'),
+         'Nomor antrean Anda {{ ticket_number }} untuk {{ service_name }} di {{ branch_name }}. Posisi {{ position }}, sekitar {{ eta_minutes }} menit.{% if status_url %} Pantau langsung: {{ status_url }}{% endif %}'),
         ('ticket.ahead', 'en', '{{ ticket_number }}: almost your turn',
          '{{ ticket_number }}: only a few tickets are ahead of you at {{ branch_name }} (position {{ position }}). Please get ready.'),
         ('ticket.ahead', 'id', '{{ ticket_number }}: sebentar lagi giliran Anda',

@@ -154,8 +154,13 @@ begin
         perform qms.notify_ahead(new);
     end if;
     if new.type in ('ticket.created', 'ticket.called', 'ticket.recalled', 'ticket.no_show', 'ticket.cancelled') then
+        -- ticket.created carries the status page's link that api.create_ticket left for this transaction.
         perform qms.enqueue_notifications(new.tenant_id, new.ticket_id, new.seq, new.type,
-                                          jsonb_strip_nulls(jsonb_build_object('counter_id', new.counter_id)),
+                                          jsonb_strip_nulls(jsonb_build_object(
+                                              'counter_id', new.counter_id,
+                                              'status_url', case when new.type = 'ticket.created' then
+                                                  pg_catalog.current_setting(qms.status_url_setting(new.ticket_id), true)
+                                              end)),
                                           true);
     end if;
     return null;

@@ -23,6 +23,17 @@ $$;
 comment on function qms.public_status_url(uuid, text) is
     'Relative path of the customer''s public status page for a ticket and its secret.';
 
+-- qms.status_url_setting(ticket_id): the transaction-local setting in which api.create_ticket leaves a new
+-- ticket's status_url until commit, so the ticket.created notification can carry the link (the secret is
+-- stored only hashed). Immutable.
+create or replace function qms.status_url_setting(p_ticket_id uuid) returns text
+    language sql immutable parallel safe
+as $$
+    select 'qms.status_url_' || replace(p_ticket_id::text, '-', '')
+$$;
+comment on function qms.status_url_setting(uuid) is
+    'Name of the transaction-local setting holding a just-issued ticket''s status_url (for its notification).';
+
 create or replace function qms.public_ticket_json(p_ticket qms.tickets) returns jsonb
     language sql stable
 as $$

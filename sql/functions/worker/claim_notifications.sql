@@ -10,7 +10,7 @@
 --   {delivery_id, tenant_id, ticket_id, event_type, channel, language, attempt, max_attempts,
 --    idempotency_key, recipient (e-mail or phone; null when the contact is gone), unsubscribe_token,
 --    push_subscriptions [{endpoint, p256dh, auth}], vars {ticket_number, branch_name, service_name,
---    counter_name, position, eta_minutes}, template {template_id, version, subject, body_text, body_html}
+--    counter_name, position, eta_minutes, status_url (ticket.created)}, template {template_id, version, subject, body_text, body_html}
 --    (the tenant's active version, else the shipped default), provider {kind, config, secret} or null,
 --    fallback_provider (whatsapp only: the provider of the channel named by its config's "fallback")}.
 -- Errors: PT403 FORBIDDEN (not qms_worker), PT400 INVALID_MAX_ROWS (1..1000), PT400 INVALID_LEASE (5..3600 s).
@@ -84,7 +84,8 @@ begin
              from qms.push_subscriptions p where p.tenant_id = c.tenant_id and p.ticket_id = c.ticket_id) end,
         'vars', jsonb_strip_nulls(jsonb_build_object(
             'ticket_number', t.ticket_number, 'branch_name', b.name, 'service_name', s.name,
-            'counter_name', k.name, 'position', c.vars -> 'position', 'eta_minutes', c.vars -> 'eta_minutes')),
+            'counter_name', k.name, 'position', c.vars -> 'position', 'eta_minutes', c.vars -> 'eta_minutes',
+            'status_url', c.vars -> 'status_url')),
         'template', coalesce(
             (select jsonb_build_object('template_id', tpl.template_id, 'version', tpl.version, 'subject', tpl.subject,
                                        'body_text', tpl.body_text, 'body_html', tpl.body_html)
