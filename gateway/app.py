@@ -28,7 +28,7 @@ from gateway.inputs import InputGuard
 from gateway.middleware import Envelope, share
 from gateway.ratelimit import JoinLimits
 from gateway.realtime import Hub, PsycopgListenBackend
-from gateway.routes import admin, health, printing, realtime, rest, rpc, webhooks
+from gateway.routes import admin, analytics, health, printing, realtime, rest, rpc, webhooks
 from gateway.routes import auth as auth_routes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,8 +142,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # part of a cheap request's CPU), and none of ours has include-time settings (prefix, dependencies).
     app.router.routes[0:0] = rpc.ROUTES
     # printing's /apps/print/ticket comes before the /apps static mount below, which would otherwise answer it.
-    routers = (auth_routes.router, admin.router, rest.router, realtime.router, health.router, webhooks.router)
-    for router in (*routers, printing.router):
+    for router in (
+        auth_routes.router,
+        admin.router,
+        rest.router,
+        analytics.router,
+        analytics.proxy_router,
+        realtime.router,
+        health.router,
+        webhooks.router,
+        printing.router,
+    ):
         app.router.routes.extend(router.routes)
     static = _static_dir(settings)
     if static is not None:

@@ -2,10 +2,11 @@
 
 Order: PostgreSQL (``QMS_DATABASE_URL`` or the embedded cluster under the data dir) → migrations → the demo
 tenant (first run only; a failure to seed it stops the start) → child processes: the gateway (uvicorn), the
-event relay, the workers (no-show sweeper, retention), the notification sender and, unless ``QMS_SMTP_URL``
-is set, a local mail sink. A child that dies is restarted with exponential backoff. SIGINT/SIGTERM stop every
-child (SIGTERM to its process group, SIGKILL after a timeout) and then the embedded PostgreSQL this run
-started, so nothing is left behind.
+event relay, the workers (no-show sweeper, retention, analytics snapshots, reports, anomalies), Datasette
+(see :func:`datasette_child`), the notification sender and, unless ``QMS_SMTP_URL`` is set, a local mail sink.
+A child that dies is restarted with exponential backoff. SIGINT/SIGTERM stop every child (SIGTERM to its
+process group, SIGKILL after a timeout) and then the embedded PostgreSQL this run started, so nothing is left
+behind.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from types import FrameType
 
 import psycopg
 
+from dashboards.serve import datasette_argv, datasette_socket
 from qms import demo, tokens
 from qms import migrate as migrations
 from qms.apicall import describe_error
@@ -195,6 +197,16 @@ def workers_child(url: str, env: dict[str, str]) -> ChildSpec:
     )
 
 
+def datasette_child(url: str, data_dir: Path, env: dict[str, str]) -> ChildSpec:
+    """Datasette of the analytics dashboards on its Unix socket (dashboards/serve.py), reached through the
+    gateway at /analytics/; the snapshots it serves are refreshed by the workers. A stale socket of an earlier
+    run is removed first."""
+    sock = datasette_socket({**env, "QMS_DATA_DIR": str(data_dir)})
+    sock.parent.mkdir(parents=True, exist_ok=True)
+    sock.unlink(missing_ok=True)
+    return ChildSpec("datasette", datasette_argv(socket=sock), {**env, "QMS_DATABASE_URL": url})
+
+
 def notify_children(url: str, env: dict[str, str]) -> list[ChildSpec]:
     """The notification sender (``python -m workers.notify``) and, unless ``QMS_SMTP_URL`` names a mail
     server, a local mail sink on a free port (``python -m workers.mailsink``) that becomes the e-mail provider
@@ -290,6 +302,8 @@ def run(port: int = 8000, data_dir: str | Path | None = None, host: str = "127.0
         specs = [gateway_child(url, secret, host, port, env), workers_child(url, env), relay_child(url, env)]
         specs += notify_children(url, {**env, "QMS_PUBLIC_URL": f"http://{host}:{port}"})
         reset_metrics_dir(specs[0])
+        ds_env = {**env, "QMS_JWT_SECRET": secret}  # Datasette verifies the gateway's tokens
+        specs.append(datasette_child(url, settings.data_dir, ds_env))
         supervisor = Supervisor(specs)
         supervisor.start()
         base = f"http://{host}:{port}"

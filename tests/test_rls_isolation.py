@@ -13,6 +13,7 @@ Each call runs in a savepoint that is rolled back, so the probes do not disturb 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import uuid
@@ -148,6 +149,19 @@ def _seed(conn: psycopg.Connection[Any], slug: str) -> Tenant:
         contact={"phone": "+62 811 000 111", "consent": True},
     )
     ids["ticket_id"] = t.kiosk_ticket["ticket_id"]
+    admin = _claims("qms_admin", t)
+    ids["schedule_id"] = call_api(
+        conn, "create_report_schedule", admin, branch_id=ids["branch_id"], name=f"{slug} daily", frequency="daily",
+        local_time="07:00", recipients=[f"ops@{slug}.test"],
+    )["schedule_id"]  # fmt: skip
+    ids["token_id"] = call_api(conn, "create_bi_token", admin, name=f"{slug} bi")["token_id"]
+    ids["rule_id"] = call_api(
+        conn, "create_anomaly_rule", admin, service_id=ids["service_id"], rule_kind="waiting_over", threshold="0.5"
+    )["rule_id"]
+    # The platform's analytics jobs, as the workers run them: rollups folded, the anomaly rule evaluated.
+    conn.execute("set role qms_worker")
+    conn.execute("select worker.analytics_fold(), worker.evaluate_anomalies()")
+    conn.execute("reset role")
     row = conn.execute(
         "select d.delivery_id::text, c.unsubscribe_token::text from qms.notification_deliveries d"
         " join qms.ticket_contacts c using (tenant_id, ticket_id) where d.tenant_id = %s limit 1",
@@ -289,6 +303,9 @@ TEXT_SAMPLES = {
     "email": "probe@example.test",
     "display_name": "Probe",
     "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA",
+    "frequency": "daily",
+    "local_time": "07:00",
+    "rule_kind": "waiting_over",
 }
 # Bearer handles that are uuids (the unsubscribe link's token): like a secret, a caller uses its own.
 OWN_UUIDS = frozenset({"token"})
@@ -312,6 +329,9 @@ TYPE_SAMPLES: dict[str, Any] = {
     "jsonb": {},
     "interval": "1 day",
     "timestamp with time zone": "2026-01-01T00:00:00Z",
+    "date": dt.datetime.now(dt.UTC).date().isoformat(),
+    "numeric": 3,
+    "text[]": ["probe@example.test"],
 }
 
 

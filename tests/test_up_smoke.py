@@ -5,6 +5,7 @@ stops everything and no process of that run is left."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import signal
@@ -195,6 +196,22 @@ def test_qms_up_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
             assert sum(rpc) >= 3, rpc
         # the banner printed the demo logins
         _wait_log(log, agent["password"])
+        # the dashboards answer through the gateway at /analytics/ once the demo tenant's snapshot has the ticket
+        admin = _login(base, next(x for x in demo["logins"] if x["role"] == "admin"))
+        today = dt.datetime.now(dt.UTC).date()
+        span = {"from_date": str(today - dt.timedelta(days=1)), "to_date": str(today + dt.timedelta(days=1))}
+        kpis: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 60
+        while not kpis and time.monotonic() < deadline:
+            resp = httpx.get(
+                f"{base}/analytics/{demo['tenant_id']}/kpis.json",
+                params={**span, "_shape": "array"},
+                headers={"Authorization": f"Bearer {admin}"},
+                timeout=10,
+            )
+            kpis = resp.json() if resp.status_code == 200 else []
+            time.sleep(0.5)
+        assert sum(k["tickets"] for k in kpis) >= 1, log.read_text()[-4000:]
         running = _left_behind(port, cluster.port, cluster.server_dir)
         assert any("gateway.app" in c for c in running.values()) and any("postgres" in c for c in running.values())
         assert any("-m workers" in c for c in running.values()), running

@@ -28,6 +28,9 @@ class Job:
     interval: float
     batch_size: int
     next_run: float = field(default=0.0)
+    # A job that opens its own transactions (and sets role qms_worker in each) gets the autocommit connection:
+    # e.g. one that must not keep a transaction open while it talks to an SMTP server.
+    own_transactions: bool = False
 
 
 def log_event(event: str, **fields: object) -> None:
@@ -35,6 +38,8 @@ def log_event(event: str, **fields: object) -> None:
 
 
 def _run_batch(conn: psycopg.Connection, job: Job, attempts: int = 5) -> int:
+    if job.own_transactions:
+        return job.batch(conn)
     for attempt in range(1, attempts + 1):
         try:
             with conn.transaction():
@@ -48,7 +53,8 @@ def _run_batch(conn: psycopg.Connection, job: Job, attempts: int = 5) -> int:
 
 
 def run(database_url: str, jobs: list[Job], stop: threading.Event, tick: float = 0.05) -> None:
-    """Run ``jobs`` until ``stop`` is set. A lost connection is re-opened with backoff."""
+    """Run ``jobs`` until ``stop`` is set (a batch under way is finished first, no new one starts); then log
+    ``worker.stopping``. A lost connection is re-opened with backoff."""
     backoff = 0.5
     while not stop.is_set():
         try:
@@ -59,12 +65,15 @@ def run(database_url: str, jobs: list[Job], stop: threading.Event, tick: float =
             log_event("worker.connection_lost", error=str(exc).splitlines()[0], retry_in=backoff)
             stop.wait(backoff)
             backoff = min(backoff * 2, 10.0)
+    log_event("worker.stopping", signal=_stop_signal[0] if _stop_signal else None)
 
 
 def _loop(conn: psycopg.Connection, jobs: list[Job], stop: threading.Event, tick: float) -> None:
     while not stop.is_set():
         now = time.monotonic()
         for job in jobs:
+            if stop.is_set():
+                break
             if now < job.next_run:
                 continue
             try:
@@ -81,9 +90,14 @@ def _loop(conn: psycopg.Connection, jobs: list[Job], stop: threading.Event, tick
         stop.wait(tick)
 
 
+# The signal that asked the runner to stop; ``run`` logs it once the batch under way has finished, so that
+# no batch line follows ``worker.stopping``.
+_stop_signal: list[str] = []
+
+
 def install_signal_handlers(stop: threading.Event) -> None:
     def handler(signum: int, _frame: object) -> None:
-        log_event("worker.stopping", signal=signal.Signals(signum).name)
+        _stop_signal.append(signal.Signals(signum).name)
         stop.set()
 
     signal.signal(signal.SIGTERM, handler)
