@@ -20,9 +20,7 @@ declare
 begin
     perform qms.require_role('qms_admin', 'qms_supervisor');
     v_tenant := qms.require_tenant();
-    if list_audit_logs.max_rows is null or list_audit_logs.max_rows not between 1 and 1000 then
-        perform qms.fail(400, 'INVALID_MAX_ROWS', 'max_rows must be between 1 and 1000');
-    end if;
+    perform qms.require_max_rows(list_audit_logs.max_rows, 1000, 100);
     if list_audit_logs.from_ts > list_audit_logs.to_ts then
         perform qms.fail(400, 'INVALID_RANGE', 'from_ts must not be after to_ts');
     end if;

@@ -13,9 +13,7 @@ declare
 begin
     perform qms.require_role('qms_admin');
     v_tenant := qms.require_tenant();
-    if list_sink_messages.max_rows is null or list_sink_messages.max_rows not between 1 and 1000 then
-        perform qms.fail(400, 'INVALID_MAX_ROWS', 'max_rows must be between 1 and 1000', 'Pass e.g. max_rows => 50.');
-    end if;
+    perform qms.require_max_rows(list_sink_messages.max_rows, 1000, 50);
     return (select coalesce(jsonb_agg(jsonb_build_object(
                        'message_id', m.message_id, 'received_at', m.received_at,
                        'rcpt_to', (select jsonb_agg(qms.mask_contact(r)) from unnest(m.rcpt_to) r),

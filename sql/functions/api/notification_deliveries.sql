@@ -81,9 +81,7 @@ begin
         perform qms.fail(400, 'INVALID_DELIVERY_STATUS', format('unknown delivery status %s', list_notification_deliveries.status),
                          'Use queued, sending, temporary_failure, sent, delivered, permanent_failure or dead.');
     end if;
-    if list_notification_deliveries.max_rows is null or list_notification_deliveries.max_rows not between 1 and 1000 then
-        perform qms.fail(400, 'INVALID_MAX_ROWS', 'max_rows must be between 1 and 1000', 'Pass e.g. max_rows => 100.');
-    end if;
+    perform qms.require_max_rows(list_notification_deliveries.max_rows, 1000, 100);
     return (select coalesce(jsonb_agg(qms.delivery_json(d) order by d.created_at desc), '[]')
             from (select d.* from qms.notification_deliveries d
                   where d.tenant_id = v_tenant
@@ -136,9 +134,7 @@ declare
 begin
     perform qms.require_role('qms_admin', 'qms_supervisor');
     v_tenant := qms.require_tenant();
-    if list_notification_skips.max_rows is null or list_notification_skips.max_rows not between 1 and 1000 then
-        perform qms.fail(400, 'INVALID_MAX_ROWS', 'max_rows must be between 1 and 1000', 'Pass e.g. max_rows => 100.');
-    end if;
+    perform qms.require_max_rows(list_notification_skips.max_rows, 1000, 100);
     return (select coalesce(jsonb_agg(jsonb_build_object('ticket_id', s.ticket_id, 'event_type', s.event_type,
                                                          'reason', s.reason, 'created_at', s.created_at)
                                       order by s.skip_id desc), '[]')

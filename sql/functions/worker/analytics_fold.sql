@@ -13,10 +13,7 @@ declare
     v_count integer;
 begin
     perform qms.require_role('qms_worker');
-    if analytics_fold.max_rows is null or analytics_fold.max_rows not between 1 and 100000 then
-        perform qms.fail(400, 'INVALID_MAX_ROWS', 'max_rows must be between 1 and 100000',
-                         'Pass e.g. max_rows => 10000.');
-    end if;
+    perform qms.require_max_rows(analytics_fold.max_rows, 100000, 10000);
     with picked as (
         select d.tenant_id, d.delta_id from analytics.hourly_rollup_deltas d
         order by d.delta_id limit analytics_fold.max_rows for update skip locked

@@ -25,9 +25,7 @@ create or replace function worker.claim_notifications(worker_id text, max_rows i
 as $$
 begin
     perform qms.require_role('qms_worker');
-    if claim_notifications.max_rows is null or claim_notifications.max_rows not between 1 and 1000 then
-        perform qms.fail(400, 'INVALID_MAX_ROWS', 'max_rows must be between 1 and 1000', 'Pass e.g. max_rows => 20.');
-    end if;
+    perform qms.require_max_rows(claim_notifications.max_rows, 1000, 20);
     if claim_notifications.lease_seconds is null or claim_notifications.lease_seconds not between 5 and 3600 then
         perform qms.fail(400, 'INVALID_LEASE', 'lease_seconds must be between 5 and 3600',
                          'Pass a lease longer than the slowest send, e.g. 60.');

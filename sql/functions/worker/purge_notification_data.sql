@@ -22,9 +22,7 @@ declare
     v_count integer;
 begin
     perform qms.require_role('qms_worker');
-    if purge_notification_data.max_rows is null or purge_notification_data.max_rows not between 1 and 100000 then
-        perform qms.fail(400, 'INVALID_MAX_ROWS', 'max_rows must be between 1 and 100000', 'Pass e.g. max_rows => 5000.');
-    end if;
+    perform qms.require_max_rows(purge_notification_data.max_rows, 100000, 5000);
     if purge_notification_data.keep_history is null or purge_notification_data.keep_history < interval '0' then
         perform qms.fail(400, 'INVALID_INTERVAL', 'keep_history must be a positive interval', 'Pass e.g. ''30 days''.');
     end if;

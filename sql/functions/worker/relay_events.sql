@@ -24,9 +24,7 @@ declare
     v_bound bigint;
 begin
     perform qms.require_role('qms_worker');
-    if relay_events.max_rows is null or relay_events.max_rows not between 1 and 10000 then
-        perform qms.fail(400, 'INVALID_MAX_ROWS', 'max_rows must be between 1 and 10000', 'Pass e.g. max_rows => 500.');
-    end if;
+    perform qms.require_max_rows(relay_events.max_rows, 10000, 500);
     if relay_events.after_seq is null or relay_events.after_seq < 0 then
         perform qms.fail(400, 'INVALID_SEQ', 'after_seq must be a seq >= 0', 'Pass the last delivered seq (0 at first).');
     end if;

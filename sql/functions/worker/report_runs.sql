@@ -19,9 +19,7 @@ create or replace function worker.claim_report_schedules(max_rows integer defaul
 as $$
 begin
     perform qms.require_role('qms_worker');
-    if claim_report_schedules.max_rows is null or claim_report_schedules.max_rows not between 1 and 1000 then
-        perform qms.fail(400, 'INVALID_MAX_ROWS', 'max_rows must be between 1 and 1000', 'Pass e.g. 100.');
-    end if;
+    perform qms.require_max_rows(claim_report_schedules.max_rows, 1000, 100);
     return query
     select s.* from qms.report_schedules s
     where s.is_active and (s.next_run_at is null or s.next_run_at <= now())

@@ -22,9 +22,7 @@ declare
     v_count integer := 0;
 begin
     perform qms.require_role('qms_worker');
-    if sweep_no_shows.max_rows is null or sweep_no_shows.max_rows not between 1 and 10000 then
-        perform qms.fail(400, 'INVALID_MAX_ROWS', 'max_rows must be between 1 and 10000', 'Pass e.g. max_rows => 500.');
-    end if;
+    perform qms.require_max_rows(sweep_no_shows.max_rows, 10000, 500);
     for v_old in
         select t.*
         from qms.tickets t
