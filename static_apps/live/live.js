@@ -166,6 +166,7 @@ function render() {
   ], rows, function (x) {
     return [button(t('live.transfer'), function () { openAct('transfer', x); }), button(t('live.call_here'), function () { openAct('call', x); })];
   }));
+  if (!performance.getEntriesByName('qms-first-render').length) performance.mark('qms-first-render');
 }
 
 function current(c) { return list(function (x) { return x.counter_id === c.counter_id && (x.status === 'called' || x.status === 'serving'); })[0]; }
