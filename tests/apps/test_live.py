@@ -104,10 +104,10 @@ def test_a_supervisor_reassigns_a_called_and_a_serving_ticket(page: Page, floor:
     serving.get_by_role("button", name="Alihkan tiket").click()
     page.select_option("#act-target", label="Layanan: Teller")
     page.fill("#act-reason", "wrong queue")
+    screenshots(page, "live-floor-reassign")
     page.locator("#act").get_by_role("button", name="Alihkan").click()
     expect(page.locator("#act")).to_be_hidden()
     expect(waiting(page, floor, "Teller")).to_have_text("2")
-    screenshots(page, "live-floor-reassign")
     audit = floor.rpc("list_audit_logs", action="ticket.transfer")
     assert len(audit) == 2 and {a["before"]["status"] for a in audit} == {"called", "serving"}
     assert {a["actor_role"] for a in audit} == {"qms_supervisor"}
