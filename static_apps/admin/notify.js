@@ -119,8 +119,9 @@ function providerForm(ctx, box, p, kind) {
   var state = el('span', { class: 'badge ' + (p.secret_set ? 'ok' : 'muted'), id: 'provider-' + c + '-secret', text: p.secret_set ? t('notify.secret_set') : t('notify.secret_not_set') });
   var fields = [{ name: 'kind', label: t('notify.kind'), type: 'select', required: true, value: kind,
     options: KINDS[c].map(function (k) { return { value: k, label: t('notify.kind.' + k) }; }) }];
+  var shown = kind === p.kind ? p.config : {};
   CONFIG[kind].forEach(function (f) {
-    var v = p.config[f.name];
+    var v = shown[f.name];
     if (f.json && v !== undefined) v = JSON.stringify(v);
     if (f.list && Array.isArray(v)) v = v.join(', ');
     fields.push({ name: f.name, label: t('notify.cfg.' + f.name), type: f.type, required: f.required, min: f.min, max: f.max, value: v, hint: f.hint });
