@@ -162,7 +162,7 @@ def main() -> None:
             ratio = r["cpu_us"] / results[0][name]["cpu_us"] if results[0][name]["cpu_us"] else float("nan")
             print(
                 f"    {name:24s} {r['cpu_us']:8.0f} µs backend CPU per call   {r['wall_us']:8.0f} µs wall"
-                f"   ×{ratio:.2f} of the first"
+                f"   {ratio:.2f} of the first"
             )
 
 
