@@ -7,7 +7,14 @@
 -- qms.analytics_sla_met(f): wait <= sla_seconds (the service's sla_minutes at the first call); null without
 --   a wait.
 -- qms.analytics_outcome(f): done, no_show or cancelled once the ticket ended; null while it is open.
--- qms.analytics_delta(f, sign): the ticket's contribution to its hourly rollup row, times sign (+1 / -1).
+-- qms.analytics_delta(f, sign): the ticket's contribution to its hourly rollup row, times sign (+1 / -1),
+--   with the wait bucket of its wait (null without a wait).
+-- Wait histograms (docs/adr/0019-kpi-rollups-with-wait-histograms.md):
+-- qms.analytics_wait_bucket(seconds): bucket 0 = [0, 1 s), bucket k >= 1 = [1.05^(k-1), 1.05^k) s (capped at
+--   400, ~9 years); null stays null. qms.analytics_bucket_bounds(k): its [lower, upper) in seconds.
+-- qms.analytics_hist_from(buckets, counts): the dense histogram (element i = count of bucket i - 1) of
+--   bucket/count pairs (repeated buckets add up), trailing zeros trimmed ('{}' when all are zero).
+-- qms.analytics_hist_add(a, b): element-wise sum of two histograms, trailing zeros trimmed.
 -- All immutable, no locks, no errors.
 create or replace function qms.analytics_wait_seconds(f analytics.ticket_facts) returns numeric
     language sql immutable parallel safe
@@ -41,6 +48,49 @@ $$;
 comment on function qms.analytics_outcome(analytics.ticket_facts) is
     'done, no_show or cancelled once a ticket ended; null while open.';
 
+create or replace function qms.analytics_wait_bucket(p_seconds numeric) returns smallint
+    language sql immutable parallel safe
+as $$
+    select case when p_seconds is null then null
+                when p_seconds < 1 then 0
+                else least(400, 1 + floor(ln(p_seconds::double precision) / ln(1.05::double precision)))
+           end::smallint
+$$;
+comment on function qms.analytics_wait_bucket(numeric) is
+    'Wait histogram bucket of a wait in seconds: 0 = [0, 1 s), k >= 1 = [1.05^(k-1), 1.05^k) s; null stays null.';
+
+create or replace function qms.analytics_bucket_bounds(p_bucket integer, out lower_s numeric, out upper_s numeric)
+    language sql immutable parallel safe
+as $$
+    select case when p_bucket = 0 then 0 else power(1.05::numeric, p_bucket - 1) end,
+           power(1.05::numeric, p_bucket)
+$$;
+comment on function qms.analytics_bucket_bounds(integer) is
+    'The [lower, upper) bounds in seconds of a wait histogram bucket.';
+
+create or replace function qms.analytics_hist_from(p_buckets integer[], p_counts bigint[]) returns integer[]
+    language sql immutable parallel safe
+as $$
+    with cells as (
+        select m.b, sum(m.n) as n from unnest(p_buckets, p_counts) m(b, n)
+        where m.b is not null group by m.b having sum(m.n) <> 0
+    )
+    select coalesce((select array_agg(coalesce(c.n, 0)::integer order by s.i)
+                     from generate_series(0, (select max(b) from cells)) s(i)
+                     left join cells c on c.b = s.i), '{}')
+$$;
+comment on function qms.analytics_hist_from(integer[], bigint[]) is
+    'Dense wait histogram (element i = count of bucket i - 1) of bucket/count pairs; trailing zeros trimmed.';
+
+create or replace function qms.analytics_hist_add(a integer[], b integer[]) returns integer[]
+    language sql immutable parallel safe
+as $$
+    select qms.analytics_hist_from(array_agg(s.i - 1), array_agg(coalesce(a[s.i], 0)::bigint + coalesce(b[s.i], 0)))
+    from generate_series(1, greatest(cardinality(a), cardinality(b))) s(i)
+$$;
+comment on function qms.analytics_hist_add(integer[], integer[]) is
+    'Element-wise sum of two wait histograms, trailing zeros trimmed.';
+
 create or replace function qms.analytics_delta(f analytics.ticket_facts, p_sign integer)
     returns analytics.hourly_rollup_deltas
     language sql immutable parallel safe
@@ -56,8 +106,9 @@ as $$
                p_sign * coalesce(qms.analytics_wait_seconds(f), 0),
                p_sign * coalesce(qms.analytics_sla_met(f), false)::integer,
                p_sign * (qms.analytics_service_seconds(f) is not null)::integer,
-               p_sign * coalesce(qms.analytics_service_seconds(f), 0))::analytics.hourly_rollup_deltas
+               p_sign * coalesce(qms.analytics_service_seconds(f), 0),
+               qms.analytics_wait_bucket(qms.analytics_wait_seconds(f)))::analytics.hourly_rollup_deltas
 $$;
 comment on function qms.analytics_delta(analytics.ticket_facts, integer) is
     'A ticket''s contribution to its hourly rollup row (tickets, outcomes, wait and service sums, SLA), '
-    'times sign.';
+    'times sign, with its wait bucket.';
