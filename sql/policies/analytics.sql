@@ -120,9 +120,8 @@ from (select r.tenant_id, r.branch_id, r.grain, r.bucket, r.service_id, r.priori
       from analytics.service_rollups r
       union all
       select r.tenant_id, r.branch_id, r.grain, r.bucket, r.service_id, r.priority_class, r.channel, 0, 0, 0, 0, 0,
-             0, 0, 0, 0, 0, (h.i - 1)::integer, h.n
-      from analytics.service_rollups r cross join lateral unnest(r.wait_hist) with ordinality h(n, i)
-      where h.n <> 0
+             0, 0, 0, 0, 0, h.key::integer, h.value::bigint
+      from analytics.service_rollups r cross join lateral jsonb_each_text(r.wait_hist) h
       union all
       select d.tenant_id, d.branch_id, g.grain, qms.analytics_grain_bucket(g.grain, d.bucket_hour), d.service_id,
              d.priority_class, d.channel, d.tickets, d.served, d.no_shows, d.cancelled, d.transferred, d.waited,

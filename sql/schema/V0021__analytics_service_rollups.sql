@@ -3,9 +3,9 @@
 -- waits, so api.kpi reads ~30 rows per service and filter value for a month instead of scanning the facts.
 --
 -- analytics.service_rollups: grain 'hour' (bucket = the local hour) or 'day' (bucket = local midnight);
---   the sums of analytics.hourly_rollups plus wait_hist: wait_hist[i] = how many of the tickets waited a
---   time in wait bucket i - 1 (qms.analytics_wait_bucket: bucket 0 is [0, 1 s), bucket k >= 1 is
---   [1.05^(k-1), 1.05^k) s), trailing zeros trimmed. Maintained by worker.analytics_fold from the same
+--   the sums of analytics.hourly_rollups plus wait_hist, the sparse histogram of the waits: {"<k>": how many
+--   tickets waited a time in bucket k} (qms.analytics_wait_bucket: bucket 0 is [0, 1 s), bucket k >= 1 is
+--   [1.05^(k-1), 1.05^k) s), zero counts left out. Maintained by worker.analytics_fold from the same
 --   deltas as hourly_rollups.
 -- analytics.hourly_rollup_deltas.wait_bucket: the wait bucket of the contribution the delta row carries
 --   (its `waited` count is the histogram change at that bucket); null when it carries no wait.
@@ -27,7 +27,7 @@ create table analytics.service_rollups (
     sla_met              integer not null default 0,
     service_timed        integer not null default 0,
     service_seconds_sum  numeric not null default 0,
-    wait_hist            integer[] not null default '{}',
+    wait_hist            jsonb not null default '{}',
     updated_at           timestamptz not null default now(),
     primary key (tenant_id, branch_id, grain, bucket, service_id, priority_class, channel)
 );
@@ -80,9 +80,7 @@ with f as (
 ), hists as (
     select cells.tenant_id, cells.branch_id, cells.grain, cells.bucket, cells.service_id, cells.priority_class,
            cells.channel,
-           (select array_agg(coalesce(m.n, 0)::integer order by s.i)
-            from generate_series(0, max(cells.wb)) s(i)
-            left join unnest(array_agg(cells.wb), array_agg(cells.n)) m(wb, n) on m.wb = s.i) as wait_hist
+           jsonb_object_agg(cells.wb, cells.n) as wait_hist
     from cells group by 1, 2, 3, 4, 5, 6, 7
 )
 insert into analytics.service_rollups (tenant_id, branch_id, grain, bucket, service_id, priority_class, channel,
@@ -92,7 +90,7 @@ select c.tenant_id, c.branch_id, c.grain, c.bucket, c.service_id, c.priority_cla
        count(*), count(*) filter (where c.status = 'done'), count(*) filter (where c.status = 'no_show'),
        count(*) filter (where c.status = 'cancelled'), count(*) filter (where c.transferred),
        count(c.wait), coalesce(sum(c.wait), 0), count(*) filter (where c.met), count(c.svc), coalesce(sum(c.svc), 0),
-       coalesce(min(h.wait_hist), '{}')
+       coalesce(min(h.wait_hist::text)::jsonb, '{}')
 from c
 left join hists h on (h.tenant_id, h.branch_id, h.grain, h.bucket, h.service_id, h.priority_class, h.channel)
                    = (c.tenant_id, c.branch_id, c.grain, c.bucket, c.service_id, c.priority_class, c.channel)

@@ -65,7 +65,7 @@ begin
           and (kpi.service_id is null or d.service_id = kpi.service_id)
           and (kpi.priority_class is null or d.priority_class = kpi.priority_class)
           and (kpi.channel is null or d.channel = kpi.channel)
-    ), sums as (
+    ), sums as materialized (
         select u.period, u.branch_id, u.service_id, sum(u.tickets) as tickets, sum(u.served) as served,
                sum(u.no_shows) as no_shows, sum(u.cancelled) as cancelled, sum(u.transferred) as transferred,
                sum(u.waited) as waited, sum(u.wait_seconds_sum) as wait_sum, sum(u.sla_met) as sla_met,
@@ -80,9 +80,8 @@ begin
         group by 1, 2, 3
     ), cells as (          -- the wait histogram of each KPI row: count per wait bucket
         select u.period, u.branch_id, u.service_id, u.wb, sum(u.n) as n
-        from (select r.period, r.branch_id, r.service_id, (h.i - 1)::integer as wb, h.n
-              from rollups r cross join lateral unnest(r.wait_hist) with ordinality h(n, i)
-              where h.n <> 0
+        from (select r.period, r.branch_id, r.service_id, h.key::integer as wb, h.value::bigint as n
+              from rollups r cross join lateral jsonb_each_text(r.wait_hist) h
               union all
               select d.period, d.branch_id, d.service_id, d.wait_bucket, d.waited
               from deltas d where d.wait_bucket is not null) u
@@ -102,7 +101,7 @@ begin
                             from (values (0.5, 'lo'), (0.5, 'hi'), (0.9, 'lo'), (0.9, 'hi')) v(q, side)) t
         cross join lateral qms.analytics_bucket_bounds(r.wb) b
         where t.j >= r.before and t.j < r.before + r.n
-    ), percentiles as (
+    ), percentiles as materialized (   -- materialized: never re-aggregated per KPI row
         select e.period, e.branch_id, e.service_id,
                max(e.est) filter (where e.q = 0.5 and e.side = 'lo')
                  + max(e.frac) filter (where e.q = 0.5)

@@ -12,9 +12,9 @@
 -- Wait histograms (docs/adr/0019-kpi-rollups-with-wait-histograms.md):
 -- qms.analytics_wait_bucket(seconds): bucket 0 = [0, 1 s), bucket k >= 1 = [1.05^(k-1), 1.05^k) s (capped at
 --   400, ~9 years); null stays null. qms.analytics_bucket_bounds(k): its [lower, upper) in seconds.
--- qms.analytics_hist_from(buckets, counts): the dense histogram (element i = count of bucket i - 1) of
---   bucket/count pairs (repeated buckets add up), trailing zeros trimmed ('{}' when all are zero).
--- qms.analytics_hist_add(a, b): element-wise sum of two histograms, trailing zeros trimmed.
+-- qms.analytics_hist_from(buckets, counts): the sparse histogram {"<bucket>": count} of bucket/count pairs
+--   (repeated buckets add up, zero counts left out; '{}' when none is left).
+-- qms.analytics_hist_add(a, b): the sum of two histograms, zero counts left out.
 -- All immutable, no locks, no errors.
 create or replace function qms.analytics_wait_seconds(f analytics.ticket_facts) returns numeric
     language sql immutable parallel safe
@@ -68,28 +68,24 @@ $$;
 comment on function qms.analytics_bucket_bounds(integer) is
     'The [lower, upper) bounds in seconds of a wait histogram bucket.';
 
-create or replace function qms.analytics_hist_from(p_buckets integer[], p_counts bigint[]) returns integer[]
+create or replace function qms.analytics_hist_from(p_buckets integer[], p_counts bigint[]) returns jsonb
     language sql immutable parallel safe
 as $$
-    with cells as (
-        select m.b, sum(m.n) as n from unnest(p_buckets, p_counts) m(b, n)
-        where m.b is not null group by m.b having sum(m.n) <> 0
-    )
-    select coalesce((select array_agg(coalesce(c.n, 0)::integer order by s.i)
-                     from generate_series(0, (select max(b) from cells)) s(i)
-                     left join cells c on c.b = s.i), '{}')
+    select coalesce(jsonb_object_agg(c.b, c.n), '{}')
+    from (select m.b, sum(m.n) as n from unnest(p_buckets, p_counts) m(b, n)
+          where m.b is not null group by m.b having sum(m.n) <> 0) c
 $$;
 comment on function qms.analytics_hist_from(integer[], bigint[]) is
-    'Dense wait histogram (element i = count of bucket i - 1) of bucket/count pairs; trailing zeros trimmed.';
+    'Sparse wait histogram {"bucket": count} of bucket/count pairs (zero counts left out).';
 
-create or replace function qms.analytics_hist_add(a integer[], b integer[]) returns integer[]
+create or replace function qms.analytics_hist_add(a jsonb, b jsonb) returns jsonb
     language sql immutable parallel safe
 as $$
-    select qms.analytics_hist_from(array_agg(s.i - 1), array_agg(coalesce(a[s.i], 0)::bigint + coalesce(b[s.i], 0)))
-    from generate_series(1, greatest(cardinality(a), cardinality(b))) s(i)
+    select qms.analytics_hist_from(array_agg(h.key::integer), array_agg(h.value::bigint))
+    from (select * from jsonb_each_text(a) union all select * from jsonb_each_text(b)) h
 $$;
-comment on function qms.analytics_hist_add(integer[], integer[]) is
-    'Element-wise sum of two wait histograms, trailing zeros trimmed.';
+comment on function qms.analytics_hist_add(jsonb, jsonb) is
+    'Sum of two sparse wait histograms (zero counts left out).';
 
 create or replace function qms.analytics_delta(f analytics.ticket_facts, p_sign integer)
     returns analytics.hourly_rollup_deltas
