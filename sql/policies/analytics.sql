@@ -103,7 +103,8 @@ select f.tenant_id, f.ticket_id, f.ticket_number, f.branch_id, f.service_id, f.c
 from analytics.ticket_facts f;
 comment on view analytics.tickets is 'One row per ticket with its metrics (wait, service time, outcome, SLA); no PII.';
 
--- service_kpis: analytics.service_rollups plus the unfolded deltas mapped to both grains, per key, with the
+-- service_kpis: analytics.service_rollups plus the unfolded deltas mapped to both grains and to the '*' (all)
+-- members of priority class and channel (qms.analytics_rollup_members), per key, with the
 -- wait histogram of both (docs/adr/0019-kpi-rollups-with-wait-histograms.md); keys whose sums are all zero
 -- left out. worker.analytics_check compares it with the recomputation.
 create or replace view analytics.service_kpis with (security_invoker = true) as
@@ -124,9 +125,10 @@ from (select r.tenant_id, r.branch_id, r.grain, r.bucket, r.service_id, r.priori
       from analytics.service_rollups r cross join lateral jsonb_each_text(r.wait_hist) h
       union all
       select d.tenant_id, d.branch_id, g.grain, qms.analytics_grain_bucket(g.grain, d.bucket_hour), d.service_id,
-             d.priority_class, d.channel, d.tickets, d.served, d.no_shows, d.cancelled, d.transferred, d.waited,
+             m.priority_class, m.channel, d.tickets, d.served, d.no_shows, d.cancelled, d.transferred, d.waited,
              d.wait_seconds_sum, d.sla_met, d.service_timed, d.service_seconds_sum, d.wait_bucket, d.waited
-      from analytics.hourly_rollup_deltas d cross join (values ('hour'), ('day')) g(grain)) u
+      from analytics.hourly_rollup_deltas d cross join (values ('hour'), ('day')) g(grain)
+      cross join lateral qms.analytics_rollup_members(d.priority_class, d.channel) m) u
 group by u.tenant_id, u.branch_id, u.grain, u.bucket, u.service_id, u.priority_class, u.channel
 having sum(u.tickets) <> 0 or sum(u.served) <> 0 or sum(u.no_shows) <> 0 or sum(u.cancelled) <> 0
     or sum(u.transferred) <> 0 or sum(u.waited) <> 0 or sum(u.wait_seconds_sum) <> 0 or sum(u.sla_met) <> 0

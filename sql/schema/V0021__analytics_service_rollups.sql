@@ -67,11 +67,13 @@ with f as (
 ), c as (
     select f.tenant_id, f.branch_id, g.grain, case g.grain when 'hour' then f.bucket_hour
                                                         else date_trunc('day', f.bucket_hour) end as bucket,
-           f.service_id, f.priority_class, f.channel, f.status, f.transferred, f.wait, f.svc,
+           f.service_id, m.priority_class, m.channel, f.status, f.transferred, f.wait, f.svc,
            f.wait <= f.sla_seconds as met,
            case when f.wait is null then null when f.wait < 1 then 0
                 else least(400, 1 + floor(ln(f.wait::double precision) / ln(1.05)))::integer end as wb
     from f cross join (values ('hour'), ('day')) g(grain)
+    cross join lateral (values (f.priority_class, f.channel), (f.priority_class, '*'), ('*', f.channel), ('*', '*'))
+        m(priority_class, channel)
 ), cells as (
     select c.tenant_id, c.branch_id, c.grain, c.bucket, c.service_id, c.priority_class, c.channel, c.wb,
            count(*) as n

@@ -246,6 +246,30 @@ def test_datasette_serves_each_tenant_only_its_own_database(stack: Stack) -> Non
     assert httpx.get(f"{stack.gateway.url}/analytics/{b}/kpis.csv", params=params, cookies=cookie).status_code == 200
 
 
+def test_datasette_rechecks_token_revocation(stack: Stack) -> None:
+    """A token still within its lifetime stops opening the dashboards once revoked, by the gateway's rule
+    (qms.auth_token_valid): here the analyst's user account is disabled, then enabled again."""
+    world, params = stack.world, stack.params()
+    a = str(world.tenant_a)
+    user = owner_rows(
+        stack.db_url,
+        "insert into qms.users (tenant_id, email, display_name, role) values (%s, 'dash@example.com', 'Dash',"
+        " 'analyst') returning user_id, token_version",
+        (world.tenant_a,),
+    )[0]
+    claims = {**world.claims("qms_analyst"), "sub": str(user["user_id"]), "tv": user["token_version"]}
+    with stack.client(claims) as c:
+        assert c.get(f"/analytics/{a}/kpis.json", params=params).status_code == 200
+        owner_rows(stack.db_url, "update qms.users set is_active = false where user_id = %s returning 1", (user["user_id"],))
+        assert c.get(f"/analytics/{a}/kpis.json", params=params).status_code == 403
+        owner_rows(
+            stack.db_url,
+            "update qms.users set is_active = true, token_version = token_version + 1 where user_id = %s returning 1",
+            (user["user_id"],),
+        )
+        assert c.get(f"/analytics/{a}/kpis.json", params=params).status_code == 403  # an older token version
+
+
 def test_bi_endpoint_is_tokenized_read_only_and_rate_limited(stack: Stack) -> None:
     world, params = stack.world, stack.params()
     with connect_as(stack.db_url, "qms_admin", world.claims("qms_admin")) as conn:

@@ -44,7 +44,8 @@ begin
     end if;
     perform qms.analytics_require_filters(kpi.from_date, kpi.to_date, kpi.branch_id, kpi.service_id,
                                           kpi.priority_class, kpi.channel);
-    with rollups as (      -- the service rollups of the grain (hour for hours, day for days, weeks, months)
+    with rollups as (      -- the service rollups of the grain (hour for hours, day for days, weeks, months), of the
+                           -- filter's class and channel ('*': all)
         select date_trunc(kpi.granularity, r.bucket) as period, r.branch_id, r.service_id, r.tickets, r.served,
                r.no_shows, r.cancelled, r.transferred, r.waited, r.wait_seconds_sum, r.sla_met, r.service_timed,
                r.service_seconds_sum, r.wait_hist
@@ -53,8 +54,7 @@ begin
           and r.bucket >= kpi.from_date and r.bucket < kpi.to_date + 1
           and (kpi.branch_id is null or r.branch_id = kpi.branch_id)
           and (kpi.service_id is null or r.service_id = kpi.service_id)
-          and (kpi.priority_class is null or r.priority_class = kpi.priority_class)
-          and (kpi.channel is null or r.channel = kpi.channel)
+          and r.priority_class = coalesce(kpi.priority_class, '*') and r.channel = coalesce(kpi.channel, '*')
     ), deltas as (         -- plus the deltas not folded yet
         select date_trunc(kpi.granularity, d.bucket_hour) as period, d.branch_id, d.service_id, d.tickets,
                d.served, d.no_shows, d.cancelled, d.transferred, d.waited, d.wait_seconds_sum, d.sla_met,
@@ -93,13 +93,13 @@ begin
         from cells c
     ), estimates as (      -- the two order statistics around each quantile, placed inside their bucket
         select r.period, r.branch_id, r.service_id, t.q, t.side, t.pos - floor(t.pos) as frac,
-               b.lower_s + (t.j - r.before + 0.5) / r.n * (b.upper_s - b.lower_s) as est
+               qms.analytics_bucket_lower(r.wb) + (t.j - r.before + 0.5) / r.n
+                 * (qms.analytics_bucket_upper(r.wb) - qms.analytics_bucket_lower(r.wb)) as est
         from ranked r
         cross join lateral (select v.q, v.side, v.q * (r.total - 1) as pos,
                                    case v.side when 'lo' then floor(v.q * (r.total - 1))
                                                else ceil(v.q * (r.total - 1)) end as j
                             from (values (0.5, 'lo'), (0.5, 'hi'), (0.9, 'lo'), (0.9, 'hi')) v(q, side)) t
-        cross join lateral qms.analytics_bucket_bounds(r.wb) b
         where t.j >= r.before and t.j < r.before + r.n
     ), percentiles as materialized (   -- materialized: never re-aggregated per KPI row
         select e.period, e.branch_id, e.service_id,
@@ -121,8 +121,8 @@ begin
                'tickets', s.tickets, 'served', s.served, 'no_shows', s.no_shows, 'cancelled', s.cancelled,
                'transferred', s.transferred,
                'avg_wait_seconds', round(s.wait_sum / nullif(s.waited, 0), 3),
-               'median_wait_seconds', round(p.median_wait, 3),
-               'p90_wait_seconds', round(p.p90_wait, 3),
+               'median_wait_seconds', round(p.median_wait::numeric, 3),
+               'p90_wait_seconds', round(p.p90_wait::numeric, 3),
                'avg_service_seconds', round(s.service_sum / nullif(s.service_timed, 0), 3),
                'sla_met_ratio', round(s.sla_met::numeric / nullif(s.waited, 0), 4))
              order by s.period, s.branch_id, s.service_id), '[]'::jsonb)

@@ -11,7 +11,8 @@
 --   with the wait bucket of its wait (null without a wait).
 -- Wait histograms (docs/adr/0019-kpi-rollups-with-wait-histograms.md):
 -- qms.analytics_wait_bucket(seconds): bucket 0 = [0, 1 s), bucket k >= 1 = [1.05^(k-1), 1.05^k) s (capped at
---   400, ~9 years); null stays null. qms.analytics_bucket_bounds(k): its [lower, upper) in seconds.
+--   400, ~9 years); null stays null. qms.analytics_bucket_lower(k) / qms.analytics_bucket_upper(k): its
+--   [lower, upper) in seconds.
 -- qms.analytics_hist_from(buckets, counts): the sparse histogram {"<bucket>": count} of bucket/count pairs
 --   (repeated buckets add up, zero counts left out; '{}' when none is left).
 -- qms.analytics_hist_add(a, b): the sum of two histograms, zero counts left out.
@@ -59,14 +60,20 @@ $$;
 comment on function qms.analytics_wait_bucket(numeric) is
     'Wait histogram bucket of a wait in seconds: 0 = [0, 1 s), k >= 1 = [1.05^(k-1), 1.05^k) s; null stays null.';
 
-create or replace function qms.analytics_bucket_bounds(p_bucket integer, out lower_s numeric, out upper_s numeric)
+create or replace function qms.analytics_bucket_lower(p_bucket integer) returns double precision
     language sql immutable parallel safe
 as $$
-    select case when p_bucket = 0 then 0 else power(1.05::numeric, p_bucket - 1) end,
-           power(1.05::numeric, p_bucket)
+    select case when p_bucket = 0 then 0 else power(1.05::double precision, p_bucket - 1) end
 $$;
-comment on function qms.analytics_bucket_bounds(integer) is
-    'The [lower, upper) bounds in seconds of a wait histogram bucket.';
+comment on function qms.analytics_bucket_lower(integer) is 'The lower bound in seconds of a wait histogram bucket.';
+
+create or replace function qms.analytics_bucket_upper(p_bucket integer) returns double precision
+    language sql immutable parallel safe
+as $$
+    select power(1.05::double precision, p_bucket)
+$$;
+comment on function qms.analytics_bucket_upper(integer) is
+    'The upper bound in seconds (exclusive) of a wait histogram bucket.';
 
 create or replace function qms.analytics_hist_from(p_buckets integer[], p_counts bigint[]) returns jsonb
     language sql immutable parallel safe

@@ -50,12 +50,13 @@ begin
         returning 1
     ), cells as (
         select g.tenant_id, g.branch_id, k.grain, qms.analytics_grain_bucket(k.grain, g.bucket_hour) as bucket,
-               g.service_id, g.priority_class, g.channel, g.wait_bucket, sum(g.tickets) as tickets,
+               g.service_id, m.priority_class, m.channel, g.wait_bucket, sum(g.tickets) as tickets,
                sum(g.served) as served, sum(g.no_shows) as no_shows, sum(g.cancelled) as cancelled,
                sum(g.transferred) as transferred, sum(g.waited) as waited, sum(g.wait_seconds_sum) as wait_seconds_sum,
                sum(g.sla_met) as sla_met, sum(g.service_timed) as service_timed,
                sum(g.service_seconds_sum) as service_seconds_sum
         from gone g cross join (values ('hour'), ('day')) k(grain)
+        cross join lateral qms.analytics_rollup_members(g.priority_class, g.channel) m
         group by 1, 2, 3, 4, 5, 6, 7, 8
     ), service_upserted as (
         insert into analytics.service_rollups as r (tenant_id, branch_id, grain, bucket, service_id, priority_class,
