@@ -260,7 +260,9 @@ def test_datasette_rechecks_token_revocation(stack: Stack) -> None:
     claims = {**world.claims("qms_analyst"), "sub": str(user["user_id"]), "tv": user["token_version"]}
     with stack.client(claims) as c:
         assert c.get(f"/analytics/{a}/kpis.json", params=params).status_code == 200
-        owner_rows(stack.db_url, "update qms.users set is_active = false where user_id = %s returning 1", (user["user_id"],))
+        owner_rows(
+            stack.db_url, "update qms.users set is_active = false where user_id = %s returning 1", (user["user_id"],)
+        )
         assert c.get(f"/analytics/{a}/kpis.json", params=params).status_code == 403
         owner_rows(
             stack.db_url,
@@ -314,7 +316,9 @@ def test_canned_query_charts_render_offline_in_a_browser(stack: Stack) -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             ctx = browser.new_context()
-            ctx.add_cookies([{"name": "qms_token", "value": token(world.claims("qms_analyst")), "url": stack.gateway.url}])
+            ctx.add_cookies(
+                [{"name": "qms_token", "value": token(world.claims("qms_analyst")), "url": stack.gateway.url}]
+            )
             page = ctx.new_page()
             page.on("request", lambda r: origins.add("/".join(r.url.split("/")[:3])))
             for query in ("kpis", "sla_by_service", "hourly_heatmap", "no_show_trend", "counter_utilisation"):

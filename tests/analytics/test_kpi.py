@@ -124,7 +124,10 @@ def test_rollups_equal_their_recomputation_before_and_after_folding(shared: tupl
         )
     with connect_as(db_url, "qms_worker", worker) as conn:
         diff = conn.execute("select kind, side, row from worker.analytics_check(%s)", (world.tenant_a,)).fetchall()
-        assert {(d["kind"], d["side"]) for d in diff} == {("service_rollup", "stored"), ("service_rollup", "recomputed")}
+        assert {(d["kind"], d["side"]) for d in diff} == {
+            ("service_rollup", "stored"),
+            ("service_rollup", "recomputed"),
+        }
         assert {d["row"]["grain"] for d in diff} == {"day"}
         conn.execute("select worker.analytics_rebuild(%s)", (world.tenant_a,))
         assert conn.execute("select * from worker.analytics_check(%s)", (world.tenant_a,)).fetchall() == []

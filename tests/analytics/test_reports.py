@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from psycopg.types.json import Jsonb
 from aiosmtpd.controller import Controller
+from psycopg.types.json import Jsonb
 
 from qms.analytics_csv import KPI_COLUMNS
 from tests.analytics import day
