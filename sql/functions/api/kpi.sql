@@ -135,7 +135,8 @@ end
 $$;
 comment on function api.kpi(date, date, uuid, uuid, text, text, text) is
     'KPIs per bucket (hour/day/week/month in branch time), branch and service: tickets, served, no-shows, '
-    'cancelled, transferred, avg/median/p90 wait, avg service time, SLA met ratio. Analysts/admins: tenant; '
+    'cancelled, transferred, avg/median/p90 wait (median/p90 from wait histograms: within 5 percent + 1 s), avg '
+    'service time, SLA met ratio. Analysts/admins: tenant; '
     'supervisors: their branches. PT400 INVALID_RANGE/INVALID_GRANULARITY/INVALID_FILTER, PT404.';
 
 create or replace function api.kpi_tickets(
