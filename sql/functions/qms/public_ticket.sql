@@ -23,34 +23,54 @@ $$;
 comment on function qms.public_status_url(uuid, text) is
     'Relative path of the customer''s public status page for a ticket and its secret.';
 
--- qms.status_url_setting(ticket_id): the transaction-local setting in which api.create_ticket leaves a new
--- ticket's status_url until commit, so the ticket.created notification can carry the link (the secret is
--- stored only hashed). Immutable.
-create or replace function qms.status_url_setting(p_ticket_id uuid) returns text
-    language sql immutable parallel safe
+-- qms.remember_status_url(ticket_id, url) / qms.issued_status_url(ticket_id): api.create_ticket leaves a new
+-- ticket's status_url until commit, so the ticket.created notification (a deferred trigger) can carry the
+-- link: the secret is stored only hashed. One transaction-local setting, qms.issued_status_urls, holds a
+-- JSON object {ticket_id: status_url} for the tickets issued in the transaction. One fixed name on purpose:
+-- every distinct setting name stays in the session's settings table for the connection's life, and
+-- PostgreSQL 15 sorts and scans that table on every SET, so a name per ticket made every later command of
+-- a pooled connection slower. No errors, no locks.
+create or replace function qms.remember_status_url(p_ticket_id uuid, p_url text) returns void
+    language plpgsql volatile
 as $$
-    select 'qms.status_url_' || replace(p_ticket_id::text, '-', '')
+begin
+    perform pg_catalog.set_config('qms.issued_status_urls',
+        (coalesce(nullif(pg_catalog.current_setting('qms.issued_status_urls', true), ''), '{}')::jsonb
+         || pg_catalog.jsonb_build_object(p_ticket_id, p_url))::text, true);
+end
 $$;
-comment on function qms.status_url_setting(uuid) is
-    'Name of the transaction-local setting holding a just-issued ticket''s status_url (for its notification).';
+comment on function qms.remember_status_url(uuid, text) is
+    'Keep a just-issued ticket''s status_url until commit (for its ticket.created notification).';
 
-create or replace function qms.public_ticket_json(p_ticket qms.tickets) returns jsonb
+create or replace function qms.issued_status_url(p_ticket_id uuid) returns text
     language sql stable
 as $$
-    select jsonb_build_object(
-        'ticket_id', p_ticket.ticket_id, 'ticket_number', p_ticket.ticket_number, 'status', p_ticket.status,
-        'service_name', s.name, 'branch_name', b.name, 'branch_timezone', b.timezone,
-        'counter_name', case when p_ticket.status in ('called', 'serving') then c.name end,
-        'created_at', p_ticket.created_at, 'called_at', p_ticket.called_at,
-        'can_cancel', qms.ticket_action_event('cancel', p_ticket.status,
-                                              qms.effective_policy(p_ticket.tenant_id, p_ticket.branch_id,
-                                                                   p_ticket.service_id)) is not null,
-        'version', p_ticket.version)
-        || qms.queue_estimate_of(p_ticket)
-    from qms.services s
-    join qms.branches b on b.tenant_id = s.tenant_id and b.branch_id = s.branch_id
-    left join qms.counters c on c.tenant_id = p_ticket.tenant_id and c.counter_id = p_ticket.counter_id
-    where s.tenant_id = p_ticket.tenant_id and s.service_id = p_ticket.service_id
+    select nullif(pg_catalog.current_setting('qms.issued_status_urls', true), '')::jsonb ->> p_ticket_id::text
+$$;
+comment on function qms.issued_status_url(uuid) is
+    'The status_url api.create_ticket issued in this transaction for a ticket, or null.';
+
+create or replace function qms.public_ticket_json(p_ticket qms.tickets) returns jsonb
+    language plpgsql stable
+as $$
+begin
+    -- PL/pgSQL: a SQL function with a FROM clause is not inlined and would be planned in every transaction.
+    return (
+        select jsonb_build_object(
+            'ticket_id', p_ticket.ticket_id, 'ticket_number', p_ticket.ticket_number, 'status', p_ticket.status,
+            'service_name', s.name, 'branch_name', b.name, 'branch_timezone', b.timezone,
+            'counter_name', case when p_ticket.status in ('called', 'serving') then c.name end,
+            'created_at', p_ticket.created_at, 'called_at', p_ticket.called_at,
+            'can_cancel', qms.ticket_action_event('cancel', p_ticket.status,
+                                                  qms.effective_policy(p_ticket.tenant_id, p_ticket.branch_id,
+                                                                       p_ticket.service_id)) is not null,
+            'version', p_ticket.version)
+            || qms.queue_estimate_of(p_ticket)
+        from qms.services s
+        join qms.branches b on b.tenant_id = s.tenant_id and b.branch_id = s.branch_id
+        left join qms.counters c on c.tenant_id = p_ticket.tenant_id and c.counter_id = p_ticket.counter_id
+        where s.tenant_id = p_ticket.tenant_id and s.service_id = p_ticket.service_id);
+end
 $$;
 comment on function qms.public_ticket_json(qms.tickets) is
     'The public view of a ticket (no PII, no ids but the ticket''s); owner only.';
