@@ -79,28 +79,31 @@ begin
               from deltas d) u
         group by 1, 2, 3
     ), cells as (          -- the wait histogram of each KPI row: count per wait bucket
-        select u.period, u.branch_id, u.service_id, u.wb, sum(u.n) as n
-        from (select r.period, r.branch_id, r.service_id, h.key::integer as wb, h.value::bigint as n
+        select u.period, u.branch_id, u.service_id, u.wb, sum(u.n)::bigint as n
+        from (select r.period, r.branch_id, r.service_id, h.key::integer as wb, h.value::integer as n
               from rollups r cross join lateral jsonb_each_text(r.wait_hist) h
               union all
               select d.period, d.branch_id, d.service_id, d.wait_bucket, d.waited
               from deltas d where d.wait_bucket is not null) u
         group by 1, 2, 3, 4
         having sum(u.n) > 0
-    ), ranked as (         -- tickets waiting less than the bucket (before) and in the KPI row (total)
-        select c.*, sum(c.n) over (partition by c.period, c.branch_id, c.service_id order by c.wb) - c.n as before,
-               sum(c.n) over (partition by c.period, c.branch_id, c.service_id) as total
+    ), ranked as (         -- tickets of the KPI row waiting less than the bucket (before)
+        select c.*, (sum(c.n) over (partition by c.period, c.branch_id, c.service_id order by c.wb))::bigint - c.n
+                    as before
         from cells c
-    ), estimates as (      -- the two order statistics around each quantile, placed inside their bucket
-        select r.period, r.branch_id, r.service_id, t.q, t.side, t.pos - floor(t.pos) as frac,
-               qms.analytics_bucket_lower(r.wb) + (t.j - r.before + 0.5) / r.n
+    ), targets as (        -- per KPI row and quantile q: the ranks of the two order statistics around q·(n-1)
+        select s.period, s.branch_id, s.service_id, v.q, v.side, (v.q * (s.waited - 1))::double precision as pos,
+               (case v.side when 'lo' then floor(v.q * (s.waited - 1)) else ceil(v.q * (s.waited - 1)) end)::bigint
+                   as j
+        from sums s cross join (values (0.5, 'lo'), (0.5, 'hi'), (0.9, 'lo'), (0.9, 'hi')) v(q, side)
+        where s.waited > 0
+    ), estimates as (      -- each order statistic placed inside its bucket, linearly by rank
+        select t.period, t.branch_id, t.service_id, t.q, t.side, t.pos - floor(t.pos) as frac,
+               qms.analytics_bucket_lower(r.wb) + (t.j - r.before + 0.5::double precision) / r.n
                  * (qms.analytics_bucket_upper(r.wb) - qms.analytics_bucket_lower(r.wb)) as est
-        from ranked r
-        cross join lateral (select v.q, v.side, v.q * (r.total - 1) as pos,
-                                   case v.side when 'lo' then floor(v.q * (r.total - 1))
-                                               else ceil(v.q * (r.total - 1)) end as j
-                            from (values (0.5, 'lo'), (0.5, 'hi'), (0.9, 'lo'), (0.9, 'hi')) v(q, side)) t
-        where t.j >= r.before and t.j < r.before + r.n
+        from targets t
+        join ranked r on r.period = t.period and r.branch_id = t.branch_id and r.service_id = t.service_id
+                     and t.j >= r.before and t.j < r.before + r.n
     ), percentiles as materialized (   -- materialized: never re-aggregated per KPI row
         select e.period, e.branch_id, e.service_id,
                max(e.est) filter (where e.q = 0.5 and e.side = 'lo')
