@@ -65,7 +65,7 @@ begin
           and (kpi.service_id is null or d.service_id = kpi.service_id)
           and (kpi.priority_class is null or d.priority_class = kpi.priority_class)
           and (kpi.channel is null or d.channel = kpi.channel)
-    ), sums as materialized (
+    ), sums as (
         select u.period, u.branch_id, u.service_id, sum(u.tickets) as tickets, sum(u.served) as served,
                sum(u.no_shows) as no_shows, sum(u.cancelled) as cancelled, sum(u.transferred) as transferred,
                sum(u.waited) as waited, sum(u.wait_seconds_sum) as wait_sum, sum(u.sla_met) as sla_met,
@@ -104,7 +104,7 @@ begin
         from targets t
         join ranked r on r.period = t.period and r.branch_id = t.branch_id and r.service_id = t.service_id
                      and t.j >= r.before and t.j < r.before + r.n
-    ), percentiles as materialized (   -- materialized: never re-aggregated per KPI row
+    ), percentiles as (
         select e.period, e.branch_id, e.service_id,
                max(e.est) filter (where e.q = 0.5 and e.side = 'lo')
                  + max(e.frac) filter (where e.q = 0.5)
@@ -118,21 +118,32 @@ begin
         group by 1, 2, 3
     )
     select coalesce(jsonb_agg(jsonb_build_object(
-               'bucket', case kpi.granularity when 'hour' then to_char(s.period, 'YYYY-MM-DD"T"HH24:00')
-                                              else to_char(s.period, 'YYYY-MM-DD') end,
-               'branch_id', s.branch_id, 'service_id', s.service_id,
-               'tickets', s.tickets, 'served', s.served, 'no_shows', s.no_shows, 'cancelled', s.cancelled,
-               'transferred', s.transferred,
-               'avg_wait_seconds', round(s.wait_sum / nullif(s.waited, 0), 3),
-               'median_wait_seconds', round(p.median_wait::numeric, 3),
-               'p90_wait_seconds', round(p.p90_wait::numeric, 3),
-               'avg_service_seconds', round(s.service_sum / nullif(s.service_timed, 0), 3),
-               'sla_met_ratio', round(s.sla_met::numeric / nullif(s.waited, 0), 4))
-             order by s.period, s.branch_id, s.service_id), '[]'::jsonb)
+               'bucket', case kpi.granularity when 'hour' then to_char(k.period, 'YYYY-MM-DD"T"HH24:00')
+                                              else to_char(k.period, 'YYYY-MM-DD') end,
+               'branch_id', k.branch_id, 'service_id', k.service_id,
+               'tickets', k.tickets, 'served', k.served, 'no_shows', k.no_shows, 'cancelled', k.cancelled,
+               'transferred', k.transferred,
+               'avg_wait_seconds', round(k.wait_sum / nullif(k.waited, 0), 3),
+               'median_wait_seconds', round(k.median_wait::numeric, 3),
+               'p90_wait_seconds', round(k.p90_wait::numeric, 3),
+               'avg_service_seconds', round(k.service_sum / nullif(k.service_timed, 0), 3),
+               'sla_met_ratio', round(k.sla_met::numeric / nullif(k.waited, 0), 4))
+             order by k.period, k.branch_id, k.service_id), '[]'::jsonb)
       into v_result
-    from sums s
-    left join percentiles p on p.period = s.period and p.branch_id = s.branch_id and p.service_id = s.service_id
-    where s.tickets <> 0;
+    -- sums and percentiles of a KPI row side by side by grouping, not by a join (the planner, expecting one
+    -- row of each, would rescan one side per row of the other)
+    from (select u.period, u.branch_id, u.service_id, max(u.tickets) as tickets, max(u.served) as served,
+                 max(u.no_shows) as no_shows, max(u.cancelled) as cancelled, max(u.transferred) as transferred,
+                 max(u.waited) as waited, max(u.wait_sum) as wait_sum, max(u.sla_met) as sla_met,
+                 max(u.service_timed) as service_timed, max(u.service_sum) as service_sum,
+                 max(u.median_wait) as median_wait, max(u.p90_wait) as p90_wait
+          from (select s.*, null::double precision as median_wait, null::double precision as p90_wait from sums s
+                union all
+                select p.period, p.branch_id, p.service_id, null, null, null, null, null, null, null, null, null,
+                       null, p.median_wait, p.p90_wait
+                from percentiles p) u
+          group by 1, 2, 3) k
+    where k.tickets <> 0;
     return v_result;
 end
 $$;
