@@ -9,8 +9,8 @@
 --   analytics.service_rollups (grain hour for hours, day for days/weeks/months) plus the pending deltas:
 --   counts, sums and averages exactly; median and p90 wait from the wait histograms, within the bound of
 --   docs/adr/0019-kpi-rollups-with-wait-histograms.md (|estimate - exact| < 5 % of the exact value + 1 s;
---   exact = percentile_cont over the tickets' waits). Averages and ratios are over tickets that have the measure (waited: called at
---   least once; service time: served and completed); null when none has. bucket: 'YYYY-MM-DDTHH24:00' for
+--   exact = percentile_cont over the tickets' waits). Averages and ratios are over tickets that have the
+--   measure (waited: called at least once; service time: served and completed); null when none has. bucket: 'YYYY-MM-DDTHH24:00' for
 --   hour, else the first day of the day/week (ISO, Monday)/month.
 -- api.kpi_tickets(same filters, after_ticket_id, page_size) -> jsonb array: the drill-down, tickets ordered by
 --   issue time then id, page_size at most (1..5000), after the ticket after_ticket_id (keyset paging). No PII

@@ -1,7 +1,8 @@
 -- worker.analytics_rebuild(tenant_id): replace a tenant's analytics (facts, hourly and service rollups, pending
 --   deltas) by the recomputation from the raw tickets (qms.analytics_recompute_facts; service rollups by
 --   qms.analytics_service_rollups_from_facts): the backfill for tickets issued before analytics existed,
---   and the repair after a branch changed its time zone. Returns the number of tickets. Errors: PT403 FORBIDDEN (not qms_worker), PT400 TENANT_REQUIRED_ARG.
+--   and the repair after a branch changed its time zone. Returns the number of tickets.
+--   Errors: PT403 FORBIDDEN (not qms_worker), PT400 TENANT_REQUIRED_ARG.
 -- Locking: share row exclusive on qms.ticket_events (qms.analytics_freeze_events) for the transaction (no event of any tenant is written
 --   meanwhile, so nothing is missed or counted twice); run it off-peak. Idempotent.
 create or replace function worker.analytics_rebuild(tenant_id uuid) returns integer
