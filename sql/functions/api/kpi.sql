@@ -87,34 +87,10 @@ begin
               from deltas d where d.wait_bucket is not null) u
         group by 1, 2, 3, 4
         having sum(u.n) > 0
-    ), ranked as (         -- tickets of the KPI row waiting less than the bucket (before)
-        select c.*, (sum(c.n) over (partition by c.period, c.branch_id, c.service_id order by c.wb))::bigint - c.n
-                    as before
+    ), percentiles as (    -- median and p90 of each KPI row from its histogram (qms.analytics_hist_quantiles)
+        select c.period, c.branch_id, c.service_id,
+               qms.analytics_hist_quantiles(array_agg(c.wb order by c.wb), array_agg(c.n order by c.wb)) as pq
         from cells c
-    ), targets as (        -- per KPI row and quantile q: the ranks of the two order statistics around q·(n-1)
-        select s.period, s.branch_id, s.service_id, v.q, v.side, (v.q * (s.waited - 1))::double precision as pos,
-               (case v.side when 'lo' then floor(v.q * (s.waited - 1)) else ceil(v.q * (s.waited - 1)) end)::bigint
-                   as j
-        from sums s cross join (values (0.5, 'lo'), (0.5, 'hi'), (0.9, 'lo'), (0.9, 'hi')) v(q, side)
-        where s.waited > 0
-    ), estimates as (      -- each order statistic placed inside its bucket, linearly by rank
-        select t.period, t.branch_id, t.service_id, t.q, t.side, t.pos - floor(t.pos) as frac,
-               qms.analytics_bucket_lower(r.wb) + (t.j - r.before + 0.5::double precision) / r.n
-                 * (qms.analytics_bucket_upper(r.wb) - qms.analytics_bucket_lower(r.wb)) as est
-        from targets t
-        join ranked r on r.period = t.period and r.branch_id = t.branch_id and r.service_id = t.service_id
-                     and t.j >= r.before and t.j < r.before + r.n
-    ), percentiles as (
-        select e.period, e.branch_id, e.service_id,
-               max(e.est) filter (where e.q = 0.5 and e.side = 'lo')
-                 + max(e.frac) filter (where e.q = 0.5)
-                   * (max(e.est) filter (where e.q = 0.5 and e.side = 'hi')
-                      - max(e.est) filter (where e.q = 0.5 and e.side = 'lo')) as median_wait,
-               max(e.est) filter (where e.q = 0.9 and e.side = 'lo')
-                 + max(e.frac) filter (where e.q = 0.9)
-                   * (max(e.est) filter (where e.q = 0.9 and e.side = 'hi')
-                      - max(e.est) filter (where e.q = 0.9 and e.side = 'lo')) as p90_wait
-        from estimates e
         group by 1, 2, 3
     )
     select coalesce(jsonb_agg(jsonb_build_object(
@@ -140,7 +116,7 @@ begin
           from (select s.*, null::double precision as median_wait, null::double precision as p90_wait from sums s
                 union all
                 select p.period, p.branch_id, p.service_id, null, null, null, null, null, null, null, null, null,
-                       null, p.median_wait, p.p90_wait
+                       null, p.pq[1], p.pq[2]
                 from percentiles p) u
           group by 1, 2, 3) k
     where k.tickets <> 0;
