@@ -68,6 +68,10 @@ as $$
 declare
     v_old analytics.ticket_facts;
     v_new analytics.ticket_facts;
+    d_old analytics.hourly_rollup_deltas;
+    d_new analytics.hourly_rollup_deltas;
+    v_write_old boolean := false;
+    v_write_new boolean := true;
 begin
     if new.type <> 'ticket.created' then
         select * into v_old from analytics.ticket_facts f
@@ -91,20 +95,52 @@ begin
                sla_seconds = v_new.sla_seconds, last_seq = v_new.last_seq
          where f.tenant_id = v_new.tenant_id and f.ticket_id = v_new.ticket_id;
     end if;
-    insert into analytics.hourly_rollup_deltas (tenant_id, branch_id, bucket_hour, service_id, priority_class,
-        channel, counter_id, tickets, served, no_shows, cancelled, transferred, waited, wait_seconds_sum, sla_met,
-        service_timed, service_seconds_sum, wait_bucket)
-    select d.tenant_id, d.branch_id, d.bucket_hour, d.service_id, d.priority_class, d.channel, d.counter_id,
-           sum(d.tickets), sum(d.served), sum(d.no_shows), sum(d.cancelled), sum(d.transferred), sum(d.waited),
-           sum(d.wait_seconds_sum), sum(d.sla_met), sum(d.service_timed), sum(d.service_seconds_sum), d.wait_bucket
-    from (select o.* from qms.analytics_delta(v_old, -1) o where v_old.ticket_id is not null
-          union all
-          select n.* from qms.analytics_delta(v_new, 1) n) d
-    group by d.tenant_id, d.branch_id, d.bucket_hour, d.service_id, d.priority_class, d.channel, d.counter_id,
-             d.wait_bucket
-    having sum(d.tickets) <> 0 or sum(d.served) <> 0 or sum(d.no_shows) <> 0 or sum(d.cancelled) <> 0
-        or sum(d.transferred) <> 0 or sum(d.waited) <> 0 or sum(d.wait_seconds_sum) <> 0 or sum(d.sla_met) <> 0
-        or sum(d.service_timed) <> 0 or sum(d.service_seconds_sum) <> 0;
+    -- The change of the ticket's rollup contribution: its old one negated and its new one, or, when both fall
+    -- in the same rollup row, one row with their difference (none when nothing moved). Written out rather
+    -- than as one INSERT ... SELECT ... GROUP BY over both rows: that plan's start-up cost was the largest
+    -- part of this trigger, which runs in every ticket command (docs/benchmarks.md).
+    d_new := qms.analytics_delta(v_new, 1);
+    if v_old.ticket_id is not null then
+        d_old := qms.analytics_delta(v_old, -1);
+        v_write_old := true;
+        if (d_old.tenant_id, d_old.branch_id, d_old.bucket_hour, d_old.service_id, d_old.priority_class,
+            d_old.channel, d_old.counter_id, d_old.wait_bucket)
+           is not distinct from (d_new.tenant_id, d_new.branch_id, d_new.bucket_hour, d_new.service_id,
+                                 d_new.priority_class, d_new.channel, d_new.counter_id, d_new.wait_bucket) then
+            v_write_old := false;
+            d_new.tickets := d_new.tickets + d_old.tickets;
+            d_new.served := d_new.served + d_old.served;
+            d_new.no_shows := d_new.no_shows + d_old.no_shows;
+            d_new.cancelled := d_new.cancelled + d_old.cancelled;
+            d_new.transferred := d_new.transferred + d_old.transferred;
+            d_new.waited := d_new.waited + d_old.waited;
+            d_new.wait_seconds_sum := d_new.wait_seconds_sum + d_old.wait_seconds_sum;
+            d_new.sla_met := d_new.sla_met + d_old.sla_met;
+            d_new.service_timed := d_new.service_timed + d_old.service_timed;
+            d_new.service_seconds_sum := d_new.service_seconds_sum + d_old.service_seconds_sum;
+            v_write_new := d_new.tickets <> 0 or d_new.served <> 0 or d_new.no_shows <> 0 or d_new.cancelled <> 0
+                or d_new.transferred <> 0 or d_new.waited <> 0 or d_new.wait_seconds_sum <> 0 or d_new.sla_met <> 0
+                or d_new.service_timed <> 0 or d_new.service_seconds_sum <> 0;
+        end if;
+    end if;
+    if v_write_old then
+        insert into analytics.hourly_rollup_deltas (tenant_id, branch_id, bucket_hour, service_id, priority_class,
+            channel, counter_id, tickets, served, no_shows, cancelled, transferred, waited, wait_seconds_sum,
+            sla_met, service_timed, service_seconds_sum, wait_bucket)
+        values (d_old.tenant_id, d_old.branch_id, d_old.bucket_hour, d_old.service_id, d_old.priority_class,
+                d_old.channel, d_old.counter_id, d_old.tickets, d_old.served, d_old.no_shows, d_old.cancelled,
+                d_old.transferred, d_old.waited, d_old.wait_seconds_sum, d_old.sla_met, d_old.service_timed,
+                d_old.service_seconds_sum, d_old.wait_bucket);
+    end if;
+    if v_write_new then
+        insert into analytics.hourly_rollup_deltas (tenant_id, branch_id, bucket_hour, service_id, priority_class,
+            channel, counter_id, tickets, served, no_shows, cancelled, transferred, waited, wait_seconds_sum,
+            sla_met, service_timed, service_seconds_sum, wait_bucket)
+        values (d_new.tenant_id, d_new.branch_id, d_new.bucket_hour, d_new.service_id, d_new.priority_class,
+                d_new.channel, d_new.counter_id, d_new.tickets, d_new.served, d_new.no_shows, d_new.cancelled,
+                d_new.transferred, d_new.waited, d_new.wait_seconds_sum, d_new.sla_met, d_new.service_timed,
+                d_new.service_seconds_sum, d_new.wait_bucket);
+    end if;
     return null;
 end
 $$;
