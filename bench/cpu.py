@@ -1,16 +1,17 @@
 """Database CPU per engine command at one client: the server process's own CPU time per call.
 
-    uv run python -m bench.cpu                     # this checkout's sql/
-    uv run python -m bench.cpu --sql-root ../old   # another checkout's sql/ (before/after comparisons)
+    uv run python -m bench.cpu                                   # this checkout's sql/
+    uv run python -m bench.cpu --sql-root ../old/sql --sql-root sql   # two versions, interleaved
 
 One throwaway cluster, one tenant (a branch, one service, ``--counters`` available counters), one
-connection. Each call is its own transaction, as the gateway runs it: identity (role and claims), then the
-``api`` call. First ``--calls`` ``create_ticket`` (the queue grows from 0 to ``--calls``), then as many
-rounds of ``call_next`` → ``ticket_action start`` → ``ticket_action complete`` over the counters in turn
-(the queue drains). The figure is the backend's user + system CPU (``/proc/<pid>/stat``) per call of each
-command: it counts only the
-database's work for the command (parse, plan, execute, commit), not the client's, and it moves far less
-than wall time when other processes share the cores. Run it twice back to back to compare two versions.
+connection per version (``--sql-root``, repeatable; default this checkout's sql/). Each call is its own
+transaction, as the gateway runs it: identity (role and claims), then the ``api`` call. First ``--calls``
+``create_ticket`` (the queue grows from 0 to ``--calls``), then as many rounds of ``call_next`` →
+``ticket_action start`` → ``ticket_action complete`` over the counters in turn (the queue drains). The figure
+is the backend's user + system CPU (``/proc/<pid>/stat``) per call of each command: it counts only the
+database's work for the command (parse, plan, execute, commit), not the client's. With several versions the
+calls are interleaved in chunks of ``--chunk`` (A, B, A, B, …), so every version sees the same machine load
+and the ratios to the first version are same-run figures even on a busy machine.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,8 @@ from qms.testing import TEST_HELPERS
 from tests.engine_fixtures import seed_branch
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+CREATE = "select api.create_ticket(service_id => %s, channel => 'kiosk')"
+ACT = "select api.ticket_action(ticket_id => %s, action => %s, counter_id => %s)"
 
 
 def backend_cpu_seconds(pid: int) -> float:
@@ -75,10 +81,34 @@ class Meter:
         }
 
 
-def run(sql_root: Path, n: int, n_counters: int) -> dict[str, dict[str, float]]:
+@dataclass
+class Subject:
+    """One version under test: its database, seeded branch and metered connection."""
+
+    sql_root: Path
+    meter: Meter
+    service_id: uuid.UUID
+    counter_ids: list[uuid.UUID]
+    done: int = 0
+
+    def create(self, n: int) -> None:
+        for _ in range(n):
+            self.meter.call("create_ticket", CREATE, (self.service_id,))
+
+    def serve(self, n: int) -> None:
+        for _ in range(n):
+            counter = self.counter_ids[self.done % len(self.counter_ids)]
+            ticket = self.meter.call("call_next", "select api.call_next(counter_id => %s)", (counter,))["ticket"]
+            self.meter.call("ticket_action start", ACT, (ticket["ticket_id"], "start", counter))
+            self.meter.call("ticket_action complete", ACT, (ticket["ticket_id"], "complete", counter))
+            self.done += 1
+
+
+@contextmanager
+def subject(sql_root: Path, n_counters: int, port: int) -> Iterator[Subject]:
     base = Path(tempfile.mkdtemp(prefix="qms-bench-cpu-"))
     cluster = Cluster(base, bin_dir=find_bin_dir())
-    cluster.init(port=free_port(57300))
+    cluster.init(port=free_port(port))
     cluster.start()
     try:
         with psycopg.connect(cluster.url("postgres"), autocommit=True) as admin:
@@ -95,37 +125,45 @@ def run(sql_root: Path, n: int, n_counters: int) -> dict[str, dict[str, float]]:
             "sub": "bench-agent",
             "branch_ids": [str(seed.branch_id)],
         }
-        create = "select api.create_ticket(service_id => %s, channel => 'kiosk')"
-        act = "select api.ticket_action(ticket_id => %s, action => %s, counter_id => %s)"
         with psycopg.connect(url, autocommit=True) as conn:
             warm = Meter(conn, claims)
             for _ in range(50):  # plans cached, catalogs warm
-                warm.call("warm", create, (seed.service_ids[0],))
-            meter = Meter(conn, claims)
-            for _ in range(n):
-                meter.call("create_ticket", create, (seed.service_ids[0],))
-            for i in range(n):
-                counter = seed.counter_ids[i % n_counters]
-                ticket = meter.call("call_next", "select api.call_next(counter_id => %s)", (counter,))["ticket"]
-                meter.call("ticket_action start", act, (ticket["ticket_id"], "start", counter))
-                meter.call("ticket_action complete", act, (ticket["ticket_id"], "complete", counter))
-        return meter.results()
+                warm.call("warm", CREATE, (seed.service_ids[0],))
+            yield Subject(sql_root, Meter(conn, claims), seed.service_ids[0], list(seed.counter_ids))
     finally:
         cluster.destroy()
         shutil.rmtree(base, ignore_errors=True)
 
 
+def run(sql_roots: list[Path], n: int, n_counters: int, chunk: int) -> list[dict[str, dict[str, float]]]:
+    with ExitStack() as stack:
+        subjects = [stack.enter_context(subject(root, n_counters, 57300 + 20 * i)) for i, root in enumerate(sql_roots)]
+        for step in ("create", "serve"):
+            for start in range(0, n, chunk):
+                for s in subjects:
+                    getattr(s, step)(min(chunk, n - start))
+        return [s.meter.results() for s in subjects]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sql-root", type=Path, default=migrations.SQL_DIR, help="the sql/ directory to migrate from")
+    ap.add_argument("--sql-root", type=Path, action="append", help="an sql/ directory to migrate from (repeatable)")
     ap.add_argument("--calls", type=int, default=1000, help="calls per command (default 1000)")
     ap.add_argument("--counters", type=int, default=10, help="counters serving the one service (default 10)")
+    ap.add_argument("--chunk", type=int, default=50, help="calls per version before switching (default 50)")
     args = ap.parse_args()
+    roots = [r.resolve() for r in (args.sql_root or [migrations.SQL_DIR])]
     label = str(uuid.uuid4())[:8]
-    results = run(args.sql_root.resolve(), args.calls, args.counters)
-    print(f"run {label}: {args.sql_root} ({args.calls} calls per phase, load {os.getloadavg()[0]:.1f})")
-    for name, r in results.items():
-        print(f"  {name:24s} {r['cpu_us']:8.0f} µs backend CPU per call   {r['wall_us']:8.0f} µs wall")
+    results = run(roots, args.calls, args.counters, args.chunk)
+    print(f"run {label}: {args.calls} calls per command, load {os.getloadavg()[0]:.1f}")
+    for root, res in zip(roots, results, strict=True):
+        print(f"  {root}")
+        for name, r in res.items():
+            ratio = r["cpu_us"] / results[0][name]["cpu_us"] if results[0][name]["cpu_us"] else float("nan")
+            print(
+                f"    {name:24s} {r['cpu_us']:8.0f} µs backend CPU per call   {r['wall_us']:8.0f} µs wall"
+                f"   {ratio:.2f} of the first"
+            )
 
 
 if __name__ == "__main__":

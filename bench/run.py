@@ -14,6 +14,9 @@ For each client count (1, 4, 16, 64) it measures, on the same server:
     client processes;
   * ``api.create_ticket`` for (a) and (b).
 Clients are separate processes (multiprocessing, fork) so the Python client is not the bottleneck.
+Then, in the same run: database CPU per call of each command at one client (bench.cpu) and what a ticket's
+position costs at 10 / 1,000 / 10,000 waiting (bench.position), summed up per command with the peak
+throughput and its share of pgbench -N's peak.
 Results are printed and written between markers into docs/benchmarks.md (the text around them is kept).
 """
 
@@ -40,6 +43,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from bench import cpu, position
+from qms import migrate as migrations
 from qms.pg import Cluster, find_bin_dir, free_port
 from qms.testing import TestDatabases
 
@@ -539,6 +544,49 @@ def table(results: dict[int, dict[str, Point]]) -> str:
     return head + "\n".join(rows) + "\n"
 
 
+def summary(results: dict[int, dict[str, Point]], per_call: dict[str, dict[str, float]], calls: int) -> str:
+    """Per command: database CPU per call at one client, peak calls/s over the client counts and its share
+    of pgbench -N's peak (the issue's targets: CPU ≤ 400 / 350 / 300 µs, share ≥ 35 % over 50 services)."""
+    peak = max((r["pgbench"].tps for r in results.values() if "pgbench" in r), default=0.0)
+
+    def best(key: str) -> str:
+        points = [(r[key].tps, n) for n, r in results.items() if key in r]
+        if not points or not peak:
+            return "- | -"
+        tps, n = max(points)
+        return f"{tps:,.0f} ({n} clients) | {100 * tps / peak:.0f} %"
+
+    rows = [
+        ("create_ticket", "create_ticket", "create_b"),
+        ("call_next", "call_next", "pgb_b"),
+        ("ticket_action start", "ticket_action start", None),
+        ("ticket_action complete", "ticket_action complete", None),
+    ]
+    lines = [
+        f"Per command: database CPU per call at 1 client (bench.cpu: the server process's user + system CPU, "
+        f"{calls} calls each, one service, queue 0 → {calls}) and peak throughput over 50 services against "
+        f"pgbench -N's peak ({peak:,.0f} TPS) in this run.\n",
+        "| command | database CPU µs per call, 1 client | peak calls/s, 50 services | share of pgbench -N peak |",
+        "|---|---:|---:|---:|",
+    ]
+    for label, name, key in rows:
+        us = per_call.get(name, {}).get("cpu_us", float("nan"))
+        lines.append(f"| {label} | {us:,.0f} | {best(key) if key else '- | -'} |")
+    return "\n".join(lines) + "\n"
+
+
+def depth_table(depths: dict[int, dict[str, float]]) -> str:
+    lines = [
+        "Position cost (bench.position): database CPU µs per call with the ticket last in a queue of N waiting "
+        "(its position is counted), and of issuing one more ticket at the tail.\n",
+        "| waiting | get_ticket | get_public_ticket | create_ticket |",
+        "|---:|---:|---:|---:|",
+    ]
+    for n, r in sorted(depths.items()):
+        lines.append(f"| {n:,} | {r['get_ticket']:,.0f} | {r['get_public_ticket']:,.0f} | {r['create_ticket']:,.0f} |")
+    return "\n".join(lines) + "\n"
+
+
 def write_doc(body: str) -> None:
     old = DOC.read_text() if DOC.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
     if BEGIN not in old or END not in old:
@@ -558,6 +606,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=int, default=10, help="pgbench scale factor (default 10: 1M accounts)")
     ap.add_argument("--pgbench-only", action="store_true", help="measure only the pgbench ceiling")
     ap.add_argument("--no-doc", action="store_true", help="print only; do not rewrite docs/benchmarks.md")
+    ap.add_argument("--cpu-calls", type=int, default=1000, help="calls per command for the CPU figures")
+    ap.add_argument("--depths", default="10,1000,10000", help="queue depths for the position cost")
     args = ap.parse_args(argv)
     duration = 2.0 if args.quick else args.duration
     clients = [int(c) for c in args.clients.split(",")]
@@ -614,11 +664,15 @@ def main(argv: list[str] | None = None) -> int:
             for k, v in r.items():
                 if v.first_error:
                     print(f"    {k} first error: {v.first_error}", flush=True)
+        print("position cost …", flush=True)
+        depths = position.measure(url, tuple(int(d) for d in args.depths.split(",")))
         info = machine_info(url)
     finally:
         cluster.destroy()
         shutil.rmtree(base, ignore_errors=True)
 
+    print("database CPU per command …", flush=True)
+    per_call = cpu.run([migrations.SQL_DIR], args.cpu_calls, 10, 50)[0]
     out = table(results)
     ratios = {
         n: {
@@ -652,7 +706,10 @@ def main(argv: list[str] | None = None) -> int:
         + " (psycopg clients: "
         + "; ".join(f"{n}: {v.get('held_a', 0):.0f} % / {v.get('held_b', 0):.0f} %" for n, v in sorted(ratios.items()))
         + ")"
+        + "\n\n"
+        + summary(results, per_call, args.cpu_calls)
         + "\n"
+        + depth_table(depths)
     )
     print()
     print(body)

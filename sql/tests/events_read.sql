@@ -2,7 +2,7 @@
 -- snapshots per role, RLS between tenants and branches.
 begin;
 set search_path = tests, public;
-select plan(38);
+select plan(40);
 
 -- Fixture (through the api fixtures): tenant A with branches A1, A2; tenant B with branch B1. Ids: tests.fx(key).
 select set_config('fx.ta', qms.create_tenant('Acme', 'acme')::text, true),
@@ -47,6 +47,33 @@ select ok((select bool_and(e ->> 'hash' ~ '^[0-9a-f]{64}$' and (e ->> 'seq')::bi
           'hashes are hex, seq is set');
 select is(tests.error_of($$ select api.ticket_events(gen_random_uuid()) $$),
           'PT404 TICKET_NOT_FOUND', 'unknown ticket: 404');
+
+-- qms.ticket_changes names exactly qms.ticket_event_columns(): all of them on create, and each one alone
+-- when only it changes.
+select is((select array_agg(k order by k) from qms.tickets t, jsonb_object_keys(qms.ticket_changes(null, t)) k
+           where t.ticket_id = (select id from t_ids where name = 'third')),
+          (select array_agg(c order by c) from unnest(qms.ticket_event_columns()) c),
+          'ticket_changes on create: every event column');
+select is((select array_agg(c order by c)
+           from qms.tickets t,
+                lateral (select pg_catalog.jsonb_build_object(
+                            'branch_id', gen_random_uuid(), 'service_id', gen_random_uuid(), 'area_id', gen_random_uuid(),
+                            'counter_id', gen_random_uuid(), 'ticket_number', t.ticket_number || 'x',
+                            'number_seq', t.number_seq + 1, 'business_date', t.business_date - 1,
+                            'status', case when t.status = 'no_show' then 'done' else 'no_show' end,
+                            'channel', t.channel || 'x', 'priority_class', t.priority_class || 'x',
+                            'returned', not coalesce(t.returned, false),
+                            'transfer_note', coalesce(t.transfer_note, '') || 'x',
+                            'target_counter_id', gen_random_uuid(), 'queued_at', '1999-01-01T00:00:00Z',
+                            'created_at', '1999-01-01T00:00:01Z', 'called_at', '1999-01-01T00:00:02Z',
+                            'served_at', '1999-01-01T00:00:03Z', 'completed_at', '1999-01-01T00:00:04Z',
+                            'ended_at', '1999-01-01T00:00:05Z') as v) o,
+                unnest(qms.ticket_event_columns()) c
+           where t.ticket_id = (select id from t_ids where name = 'third')
+             and qms.ticket_changes(t, jsonb_populate_record(t, jsonb_build_object(c, o.v -> c)))
+                 = jsonb_build_object(c, to_jsonb(jsonb_populate_record(t, jsonb_build_object(c, o.v -> c))) -> c)),
+          (select array_agg(c order by c) from unnest(qms.ticket_event_columns()) c),
+          'ticket_changes: each event column alone, when only it changed');
 
 -- rehydrate == row, for every event column
 create temp view v_row_vs_fold as

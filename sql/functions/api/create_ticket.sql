@@ -101,8 +101,7 @@ begin
     end if;
     -- The status page's link, for this answer and, until commit, for the ticket.created notification
     -- (qms.tg_ticket_events__notify): the secret is stored nowhere but hashed.
-    perform set_config(qms.status_url_setting(v_ticket.ticket_id),
-                       qms.public_status_url(v_ticket.ticket_id, v_secret), true);
+    perform qms.remember_status_url(v_ticket.ticket_id, qms.public_status_url(v_ticket.ticket_id, v_secret));
     return qms.idempotency_finish(create_ticket.request_id, qms.ticket_json(v_ticket, false) || v_estimate
         || jsonb_build_object('status_url', qms.public_status_url(v_ticket.ticket_id, v_secret)));
 end

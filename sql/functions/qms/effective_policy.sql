@@ -12,23 +12,27 @@ $$;
 comment on function qms.default_policy() is 'Built-in queue policy defaults (overridden per branch, then per service).';
 
 -- qms.effective_policy: defaults || branch policy || service policy.
--- Hot path: the engine calls it on every ticket command, so it is one statement with two lookups on the
+-- Hot path: the engine calls it on every ticket command, so it is one expression with two lookups on the
 -- unique index policies (tenant_id, branch_id, service_id). Security definer so any caller of the engine
 -- (device, agent, anonymous web customer, worker) gets the same answer without needing a read grant on
 -- qms.policies; it only reveals queue settings, never people or tickets. No errors, no locks.
 create or replace function qms.effective_policy(p_tenant_id uuid, p_branch_id uuid, p_service_id uuid)
     returns jsonb
-    language sql stable parallel safe
+    language plpgsql stable parallel safe
     security definer
     set search_path = ''
 as $$
-    select qms.default_policy()
+begin
+    -- PL/pgSQL, not SQL: a SQL function that cannot be inlined (security definer) is parsed and planned
+    -- again in every transaction, a PL/pgSQL one keeps its plan for the session.
+    return qms.default_policy()
         || coalesce((select p.policy from qms.policies p
                      where p.tenant_id = p_tenant_id and p.branch_id = p_branch_id and p.service_id is null),
                     '{}'::jsonb)
         || coalesce((select p.policy from qms.policies p
                      where p.tenant_id = p_tenant_id and p.branch_id = p_branch_id and p.service_id = p_service_id),
-                    '{}'::jsonb)
+                    '{}'::jsonb);
+end
 $$;
 comment on function qms.effective_policy(uuid, uuid, uuid) is
     'Effective queue policy of a service: defaults || branch policy || service policy (p_service_id may be null).';

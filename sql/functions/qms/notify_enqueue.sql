@@ -168,7 +168,7 @@ begin
                                           jsonb_strip_nulls(jsonb_build_object(
                                               'counter_id', new.counter_id,
                                               'status_url', case when new.type = 'ticket.created' then
-                                                  pg_catalog.current_setting(qms.status_url_setting(new.ticket_id), true)
+                                                  qms.issued_status_url(new.ticket_id)
                                               end)),
                                           true);
     end if;

@@ -26,16 +26,32 @@ $$;
 comment on function qms.public_status_url(uuid, text) is
     'Relative path of the customer''s public status page for a ticket and its secret.';
 
--- qms.status_url_setting(ticket_id): the transaction-local setting in which api.create_ticket leaves a new
--- ticket's status_url until commit, so the ticket.created notification can carry the link (the secret is
--- stored only hashed). Immutable.
-create or replace function qms.status_url_setting(p_ticket_id uuid) returns text
-    language sql immutable parallel safe
+-- qms.remember_status_url(ticket_id, url) / qms.issued_status_url(ticket_id): api.create_ticket leaves a new
+-- ticket's status_url until commit, so the ticket.created notification (a deferred trigger) can carry the
+-- link: the secret is stored only hashed. One transaction-local setting, qms.issued_status_urls, holds a
+-- JSON object {ticket_id: status_url} for the tickets issued in the transaction. One fixed name on purpose:
+-- every distinct setting name stays in the session's settings table for the connection's life, and
+-- PostgreSQL 15 sorts and scans that table on every SET, so a name per ticket made every later command of
+-- a pooled connection slower. No errors, no locks.
+create or replace function qms.remember_status_url(p_ticket_id uuid, p_url text) returns void
+    language plpgsql volatile
 as $$
-    select 'qms.status_url_' || replace(p_ticket_id::text, '-', '')
+begin
+    perform pg_catalog.set_config('qms.issued_status_urls',
+        (coalesce(nullif(pg_catalog.current_setting('qms.issued_status_urls', true), ''), '{}')::jsonb
+         || pg_catalog.jsonb_build_object(p_ticket_id, p_url))::text, true);
+end
 $$;
-comment on function qms.status_url_setting(uuid) is
-    'Name of the transaction-local setting holding a just-issued ticket''s status_url (for its notification).';
+comment on function qms.remember_status_url(uuid, text) is
+    'Keep a just-issued ticket''s status_url until commit (for its ticket.created notification).';
+
+create or replace function qms.issued_status_url(p_ticket_id uuid) returns text
+    language sql stable
+as $$
+    select nullif(pg_catalog.current_setting('qms.issued_status_urls', true), '')::jsonb ->> p_ticket_id::text
+$$;
+comment on function qms.issued_status_url(uuid) is
+    'The status_url api.create_ticket issued in this transaction for a ticket, or null.';
 
 create or replace function qms.public_ticket_json(p_ticket qms.tickets) returns jsonb
     language sql stable
