@@ -44,7 +44,9 @@ export function startPush(api, ref, config) {
     $('push-box').hidden = false;
     $('push').hidden = on;
     $('push-off').hidden = !on;
-    $('push-state').textContent = note ? t(note) : '';
+    var state = $('push-state');
+    state.textContent = note ? t(note) : '';
+    if (note) state.setAttribute('data-i18n', note); else state.removeAttribute('data-i18n');  // follows a language change
   }
 
   function turnOn() {

@@ -71,6 +71,9 @@ def test_status_page_opt_in_stores_a_subscription_and_the_worker_shows_pushes(
     page.locator("#push").click()
     expect(page.locator("#push-state")).to_have_text("Pemberitahuan aktif di perangkat ini.")
     expect(page.locator("#push")).to_be_hidden()
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("#push-state")).to_have_text("Notifications are on for this device.")
+    expect(page.locator("#push-off")).to_have_text("Turn off")
     options = page.evaluate("window.pushOptions")
     assert options == {"userVisibleOnly": True, "key": list(b64u_decode(public))}, "subscribed with the tenant's key"
     rows = floor.tenant.sql(
