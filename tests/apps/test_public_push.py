@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.apps.floorkit import Floor
+from tests.apps.floorkit import Floor, screenshots
 from tests.apps.test_kiosk_print import kiosk_ticket
 from tests.push_kit import Subscriber, b64u_decode
 from workers import notify_http, notify_secrets
@@ -68,6 +68,7 @@ def test_status_page_opt_in_stores_a_subscription_and_the_worker_shows_pushes(
     mine = kiosk_ticket(floor)
     page.goto(floor.gw.url + mine["status_url"])
     expect(page.locator("#push")).to_have_text("Kabari saya di perangkat ini")
+    screenshots(page, "public-push-offer")
     page.locator("#push").click()
     expect(page.locator("#push-state")).to_have_text("Pemberitahuan aktif di perangkat ini.")
     expect(page.locator("#push")).to_be_hidden()
