@@ -16,7 +16,8 @@ Debian's Chromium driven by Playwright (headless, the flags of the tests).
 * **page weight**: bytes of every script and stylesheet the app loads (uncompressed, audio aside).
 * **first render at 6x CPU**: ``Emulation.setCPUThrottlingRate`` 6, reload, ms from navigation start to the
   app's ``performance.mark('qms-first-render')``; median of 5 reloads (a device is opened once and reloaded,
-  as a box that restarts).
+  as a box that restarts; the admin console and the live floor are signed in once, as the supervisor, and
+  reloaded with the stored session; the public join page from the branch's link).
 Results are printed and written between markers into docs/benchmarks.md.
 """
 
@@ -32,6 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page, Response, sync_playwright
@@ -76,8 +78,22 @@ def call_to_pixel(page: Page, floor: Floor, calls: int) -> list[tuple[float, flo
     return out
 
 
-def load(context: BrowserContext, url: str, ready: str, runs: int) -> tuple[int, list[float]]:
-    """(JS + CSS bytes, [ms to the first render at 6x CPU] per reload)."""
+def staff_login(floor: Floor, role: str) -> Callable[[Page], None]:
+    """Sign in on the staff login form of the admin console or the live floor (the session is then stored)."""
+
+    def sign_in(page: Page) -> None:
+        page.fill("#tenant", floor.tenant.slug)
+        page.fill("#email", floor.email(role))
+        page.fill("#password", floor.password)
+        page.click("#login-btn")
+
+    return sign_in
+
+
+def load(
+    context: BrowserContext, url: str, ready: str, runs: int, prepare: Callable[[Page], None] | None = None
+) -> tuple[int, list[float]]:
+    """(JS + CSS bytes, [ms to the first render at 6x CPU] per reload); prepare runs once after the first load."""
     page = context.new_page()
     sizes: dict[str, int] = {}
 
@@ -87,6 +103,8 @@ def load(context: BrowserContext, url: str, ready: str, runs: int) -> tuple[int,
 
     page.on("response", count)
     page.goto(url)
+    if prepare is not None:
+        prepare(page)
     page.locator(ready).first.wait_for()
     page.remove_listener("response", count)
     cdp = context.new_cdp_session(page)
@@ -143,13 +161,18 @@ def main(argv: list[str] | None = None) -> int:
             page = context.new_page()
             timings = call_to_pixel(page, floor, args.calls)
             page.close()
-            apps = {
-                "display": (floor.device_url("display"), "#board"),
-                "agent": (floor.app_url("agent"), "#login-form"),
-                "kiosk": (floor.device_url("kiosk"), "#lang-choice button"),
-                "public": (floor.gw.url + ticket["status_url"], "#number:not(:empty)"),
+            floor.rpc("update_branch", branch_id=floor.branch_id, code="main")
+            supervisor = staff_login(floor, "supervisor")
+            apps: dict[str, tuple[str, str, Callable[[Page], None] | None]] = {
+                "display": (floor.device_url("display"), "#board", None),
+                "agent": (floor.app_url("agent"), "#login-form", None),
+                "kiosk": (floor.device_url("kiosk"), "#lang-choice button", None),
+                "public": (floor.gw.url + ticket["status_url"], "#number:not(:empty)", None),
+                "public join": (floor.app_url("public", f"b={floor.tenant.slug}.main"), "#join-services li", None),
+                "admin": (floor.app_url("admin", "branches"), "#content table.grid", supervisor),
+                "live": (floor.app_url("live"), "#services table.grid", supervisor),
             }
-            loads = {name: load(context, u, ready, args.loads) for name, (u, ready) in apps.items()}
+            loads = {name: load(context, u, ready, args.loads, prep) for name, (u, ready, prep) in apps.items()}
             browser.close()
         load_end = os.getloadavg()
     finally:

@@ -7,7 +7,9 @@
   functions of schema ``worker`` under role qms_worker — set here by the gateway itself, never from a token.
 * ``GET /notifications/unsubscribe?token=…`` — the link in every message (anonymous).
 * ``POST /api/notification-templates/preview`` — admin: render a template (a version, the active one or the
-  shipped default, read with ``api.get_notification_template`` under the caller's token) with sample data.
+  shipped default, read with ``api.get_notification_template`` under the caller's token) with sample data;
+  a draft (``subject``/``body_text``/``body_html`` sent along) replaces the read template's text, so the
+  console previews what the admin types before it is saved as a version.
 * ``PUT /api/notification-providers/{channel}`` — admin: encrypt the credentials with ``QMS_SECRET_KEY`` and
   store them with ``api.set_notification_provider``; they are never returned. For ``webpush`` the VAPID
   public key (``config.vapid_public_key``, what the status page subscribes with) is derived here from the
@@ -117,17 +119,27 @@ class PreviewIn(BaseModel):
     language: str = Field(default="en", pattern="^[a-z]{2}$")
     template_id: uuid.UUID | None = None
     variables: dict[str, Any] | None = None
+    # A draft's text (the limits of api.create_notification_template): rendered instead of the stored text.
+    subject: str | None = Field(default=None, max_length=500)
+    body_text: str | None = Field(default=None, max_length=10000)
+    body_html: str | None = Field(default=None, max_length=50000)
+
+
+DRAFT_FIELDS = ("subject", "body_text", "body_html")
 
 
 @router.post("/api/notification-templates/preview", tags=["notifications"])
 async def preview(body: PreviewIn, request: Request) -> Response:
-    """Render a template with sample data (or the given variables): {subject, text, html, missing}."""
+    """Render a template, or a draft of its slot, with sample data (or the given variables):
+    {subject, text, html, missing}."""
     db: Database = request.app.state.db
-    args = {k: str(v) for k, v in body.model_dump(exclude={"variables"}).items() if v is not None}
+    args = {k: str(v) for k, v in body.model_dump(exclude={"variables", *DRAFT_FIELDS}).items() if v is not None}
     if body.template_id is not None:
         args = {"template_id": str(body.template_id)}
     _fn, text = await db.call(auth.request_context(request), "get_notification_template", args)
     template = json.loads(text or "{}")
+    if body.body_text is not None:
+        template.update({k: getattr(body, k) for k in DRAFT_FIELDS})
     try:
         out = render(template, {**SAMPLE, **(body.variables or {})}, str(template.get("language", body.language)))
     except TemplateError as exc:

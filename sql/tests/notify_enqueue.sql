@@ -4,7 +4,7 @@
 -- Deferred triggers fire at commit; a test transaction never commits, so pg_temp.flush() fires them.
 begin;
 set search_path = tests, public;
-select plan(33);
+select plan(38);
 \ir _engine_fixture.sql
 create function pg_temp.flush() returns void language plpgsql as $$
 begin
@@ -139,6 +139,15 @@ select is((select r ->> 'recipient' from jsonb_array_elements(api.list_notificat
 select is(tests.error_of($$ select api.list_notification_deliveries(status => 'lost') $$),
           'PT400 INVALID_DELIVERY_STATUS', 'unknown status filter');
 select is(jsonb_array_length(api.list_notification_skips()) > 0, true, 'staff read the skip reasons');
+select is((select count(*)::int from jsonb_array_elements(api.list_notification_deliveries(channel => 'email')) r
+           where r ->> 'channel' <> 'email'), 0, 'the channel filter keeps only that channel');
+select is(jsonb_array_length(api.list_notification_deliveries(channel => 'email')) > 0, true, 'and finds e-mail deliveries');
+select is(api.list_notification_deliveries(from_ts => now() + interval '1 minute'), '[]'::jsonb,
+          'the date range filters on created_at');
+select is(tests.error_of($$ select api.list_notification_deliveries(channel => 'fax') $$),
+          'PT400 INVALID_CHANNEL', 'unknown channel filter');
+select is(tests.error_of($$ select api.list_notification_deliveries(from_ts => now(), to_ts => now() - interval '1 day') $$),
+          'PT400 INVALID_RANGE', 'a range that ends before it starts');
 select tests.authenticate_as('qms_admin', tests.claims('qms_admin', pg_temp.fx('tb'), null, 'admin-b'));
 select is(api.list_notification_deliveries(), '[]'::jsonb, 'another tenant''s admin sees no delivery');
 select is(api.list_notification_skips(), '[]'::jsonb, 'nor any skip');

@@ -2,7 +2,7 @@
 -- the sink's messages; errors with SQLSTATE and reason key, RLS between tenants.
 begin;
 set search_path = tests, public;
-select plan(24);
+select plan(25);
 \ir _engine_fixture.sql
 create function pg_temp.as_admin_b() returns void language sql as $$
     select tests.authenticate_as('qms_admin', tests.claims('qms_admin', pg_temp.fx('tb'), null, 'admin-b')) $$;
@@ -54,8 +54,12 @@ select tests.reset_role();
 select is((select secret from qms.notification_providers), 'gAAAAABtoken_-=', 'the secret was kept');
 select pg_temp.as_admin();
 select is(tests.error_of($$ select secret from qms.notification_providers $$), '42501 ', 'admins cannot read the secret column');
-select is(api.get_notification_settings() -> 'providers', '[{"channel": "sms", "kind": "http", "config": {"url": "https://sms2.example"}}]'::jsonb,
-          'settings list providers without secrets');
+select api.set_notification_provider('email', 'log');
+select is(api.get_notification_settings() -> 'providers',
+          '[{"channel": "email", "kind": "log", "config": {}, "secret_set": false},
+            {"channel": "sms", "kind": "http", "config": {"url": "https://sms2.example"}, "secret_set": true}]'::jsonb,
+          'settings list providers without secrets, only whether one is set');
+select is(qms.provider_secret_channels(), '{sms}'::text[], 'the helper names the channels with credentials, nothing more');
 
 -- Another tenant sees none of it.
 select pg_temp.as_admin_b();

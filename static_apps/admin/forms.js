@@ -21,7 +21,8 @@ var SPAN = /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/;
 
 // The field an error names: REST validation details (loc), details.field, INVALID_<FIELD>, <THING>_EXISTS.
 var KEY_FIELDS = { INVALID_SLA: 'sla_minutes', USER_EXISTS: 'email', INVALID_POLICY_VALUE: null, BRANCH_SCOPE_REQUIRED: 'branch_ids',
-  SERVICE_NOT_IN_BRANCH: 'service_ids', AREA_NOT_IN_BRANCH: 'area_id', WEAK_PASSWORD: 'password', CONTACT_NOT_ALLOWED: 'contact' };
+  SERVICE_NOT_IN_BRANCH: 'service_ids', AREA_NOT_IN_BRANCH: 'area_id', WEAK_PASSWORD: 'password', CONTACT_NOT_ALLOWED: 'contact',
+  INVALID_TEMPLATE: 'body_text', INVALID_NOTIFICATION_PROVIDER: 'kind' };
 export function fieldOf(err, names) {
   var d = err.details;
   if (d && typeof d === 'object' && !Array.isArray(d) && d.field) return d.field;

@@ -5,6 +5,7 @@ import { t, formatTime } from '../shared/i18n.js';
 import { el, form, table, button, errorText } from './forms.js';
 import { renderDevices } from './devices.js';
 import { renderAudit } from './audit.js';
+import { renderNotifications } from './notify.js';
 
 var TZ_HINT = 'Asia/Jakarta';
 var yes = function (b) { return b ? t('admin.yes') : t('admin.no'); };
@@ -281,12 +282,6 @@ function tenant(body, ctx) {
   });
 }
 
-function notifications(body) {
-  body.appendChild(el('div', { class: 'card placeholder' }, [
-    el('p', { text: t('admin.notifications_later') })
-  ]));
-}
-
 export var SECTIONS = [
   { id: 'branches', render: branches },
   { id: 'services', render: services, perBranch: true },
@@ -296,5 +291,5 @@ export var SECTIONS = [
   { id: 'policies', render: policies, perBranch: true },
   { id: 'tenant', render: tenant },
   { id: 'audit', render: renderAudit },
-  { id: 'notifications', render: notifications, adminOnly: true }
+  { id: 'notifications', render: renderNotifications }
 ];

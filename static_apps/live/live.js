@@ -3,9 +3,10 @@
 // interventions), then the branch's realtime ticket events applied to a ticket map in the page: counts and
 // counter tickets follow each event at once, with no query per event. Both snapshots are reloaded every
 // REFRESH_MS (hourly averages, counter status, agents) and on every (re)connect.
-// Interventions (each audited with the supervisor as actor): force-transfer a waiting ticket (ticket_action
-// transfer with a reason), call a ticket out of order at a counter (ticket_action call), put a counter on break
-// or back (set_counter_status).
+// Interventions (each audited with the supervisor as actor): force-transfer a waiting ticket, or reassign a
+// called or serving one from its counter (ticket_action transfer with a reason: the engine sends any of the
+// three back to waiting in the target service or for the target counter), call a ticket out of order at a
+// counter (ticket_action call), put a counter on break or back (set_counter_status).
 import { createApi } from '../shared/api.js';
 import { LANGUAGES, initLang, languagePicker, t, translate, formatWait } from '../shared/i18n.js';
 import { applyPrefs } from '../shared/prefs.js';
@@ -146,12 +147,14 @@ function render() {
     { label: t('admin.status'), value: function (c) { return el('span', { class: 'st-' + c.status, text: t('admin.counter_status.' + c.status) }); } },
     { label: t('live.agent'), value: function (c) { return c.agent ? c.agent.display_name : '—'; } },
     { label: t('live.current'), value: function (c) {
-      var tk = list(function (x) { return x.counter_id === c.counter_id && (x.status === 'called' || x.status === 'serving'); })[0];
+      var tk = current(c);
       return tk ? tk.ticket_number + ' · ' + t('live.status.' + tk.status) + ' · ' + formatWait(ago(tk.since)) : '—';
     } }
   ], st.counters, function (c) {
+    var tk = current(c);
     return [c.status === 'break' ? button(t('live.end_break'), function () { counterStatus(c, 'available'); })
-      : button(t('live.put_on_break'), function () { counterStatus(c, 'break'); })];
+      : button(t('live.put_on_break'), function () { counterStatus(c, 'break'); }),
+      tk ? button(t('live.reassign'), function () { openAct('transfer', tk); }) : null];
   }));
 
   var rows = list(function (x) { return x.status === 'waiting'; }).sort(function (a, b) { return String(a.queued_at || a.created_at).localeCompare(String(b.queued_at || b.created_at)); });
@@ -163,7 +166,10 @@ function render() {
   ], rows, function (x) {
     return [button(t('live.transfer'), function () { openAct('transfer', x); }), button(t('live.call_here'), function () { openAct('call', x); })];
   }));
+  if (!performance.getEntriesByName('qms-first-render').length) performance.mark('qms-first-render');
 }
+
+function current(c) { return list(function (x) { return x.counter_id === c.counter_id && (x.status === 'called' || x.status === 'serving'); })[0]; }
 
 function waiting(s) { return list(function (x) { return x.status === 'waiting' && x.service_id === s.service_id; }); }
 
@@ -176,7 +182,8 @@ function openAct(kind, tk) {
   var box = $('act');
   box.innerHTML = '';
   box.hidden = false;
-  var title = el('h3', { id: 'act-title', text: t(kind === 'transfer' ? 'live.transfer_x' : 'live.call_x', { n: tk.ticket_number }) });
+  var title = el('h3', { id: 'act-title', text: t(kind === 'call' ? 'live.call_x' : (tk.status === 'waiting' ? 'live.transfer_x' : 'live.reassign_x'),
+    { n: tk.ticket_number, s: t('live.status.' + tk.status) }) });
   var err = el('p', { class: 'form-error', role: 'alert', hidden: true });
   var counterOpts = st.counters.filter(function (c) { return c.is_active; }).map(function (c) { return el('option', { value: c.counter_id, text: c.name }); });
   var fields = [title];
@@ -184,9 +191,12 @@ function openAct(kind, tk) {
   var reason = null;
   var counter = null;
   if (kind === 'transfer') {
-    target = el('select', { id: 'act-target' }, st.services.filter(function (s) { return s.service_id !== tk.service_id; }).map(function (s) {
+    var atCounter = tk.status === 'called' || tk.status === 'serving';
+    target = el('select', { id: 'act-target' }, st.services.filter(function (s) { return atCounter || s.service_id !== tk.service_id; }).map(function (s) {
       return el('option', { value: 's:' + s.service_id, text: t('live.to_service', { x: s.name }) });
-    }).concat(st.counters.filter(function (c) { return c.is_active; }).map(function (c) { return el('option', { value: 'c:' + c.counter_id, text: t('live.to_counter', { x: c.name }) }); })));
+    }).concat(st.counters.filter(function (c) { return c.is_active && c.counter_id !== tk.counter_id; }).map(function (c) {
+      return el('option', { value: 'c:' + c.counter_id, text: t('live.to_counter', { x: c.name }) });
+    })));
     reason = el('input', { id: 'act-reason', maxlength: 500 });
     fields.push(el('label', { for: 'act-target', text: t('live.target') }), target, el('label', { for: 'act-reason', text: t('live.reason') + ' *' }), reason);
   } else {

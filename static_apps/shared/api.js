@@ -144,6 +144,7 @@ export function createApi(opts) {
     },
     get: function (path, params) { return request('GET', query(path, params)); },
     post: function (path, body) { return request('POST', path, body || {}); },
+    put: function (path, body) { return request('PUT', path, body || {}); },
     login: function (tenant, email, password) {
       return send('POST', '/auth/login', {tenant: tenant, email: email, password: password}, false)
         .then(function (pair) { store.set(pair); return pair; });

@@ -16,13 +16,16 @@ from qms.testing import TestDatabases
 from tests.apps.floorkit import CHROMIUM, CHROMIUM_ARGS, Floor, seed_floor
 from tests.gateway.gwkit import Gateway, start_gateway, stop_gateway
 
+SECRET_KEY = "apps-test-secret-key"
+
 
 @pytest.fixture(scope="session")
 def apps_gateway(test_dbs: TestDatabases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """The gateway serving /apps, /rpc, /auth and /realtime on a database of its own for the session, with the
     event relay running (in a thread), so realtime clients get the engine's events."""
     with test_dbs.database() as url:
-        gw = start_gateway(url, tmp_path_factory.mktemp("apps-gw"))
+        # QMS_SECRET_KEY: the admin console stores notification provider credentials (encrypted with it).
+        gw = start_gateway(url, tmp_path_factory.mktemp("apps-gw"), QMS_SECRET_KEY=SECRET_KEY)
         relay = Relay(url)
         thread = threading.Thread(target=relay.run, name="apps-relay", daemon=True)
         thread.start()

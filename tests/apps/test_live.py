@@ -69,6 +69,50 @@ def test_live_floor_counts_intervenes_and_the_audit_shows_it(page: Page, floor: 
     screenshots(page, "admin-audit-transfer")
 
 
+def test_a_supervisor_reassigns_a_called_and_a_serving_ticket(page: Page, floor: Floor) -> None:
+    """ticket_action transfer takes called and serving tickets too: the live floor offers it on the counter row."""
+    with floor.api("agent") as c:
+        for counter in ("Loket 1", "Loket 2"):
+            service = "Teller" if counter == "Loket 1" else "Customer Service"
+            assert c.post("/rpc/create_ticket", json={"service_id": floor.services[service]}).status_code == 200
+            cid = floor.counters[counter]
+            assert c.post("/rpc/set_counter_status", json={"counter_id": cid, "status": "available"}).status_code == 200
+            called = c.post("/rpc/call_next", json={"counter_id": cid}).json()["ticket"]
+        r = c.post("/rpc/ticket_action", json={"ticket_id": called["ticket_id"], "action": "start", "counter_id": cid})
+        assert r.status_code == 200 and r.json()["status"] == "serving", r.text
+    live_login(page, floor)
+    row = page.locator("#counters tr", has_text="Loket 1")
+    expect(row).to_contain_text("A-001 · dipanggil")
+    row.get_by_role("button", name="Alihkan tiket").click()
+    expect(page.locator("#act-title")).to_contain_text("A-001 (dipanggil)")
+    expect(page.locator("#act-target option", has_text="Loket:")).not_to_contain_text(["Loket: Loket 1"])
+    page.select_option("#act-target", label="Loket: Loket 3")
+    page.fill("#act-reason", "agent called away")
+    page.locator("#act").get_by_role("button", name="Alihkan").click()
+    expect(page.locator("#act")).to_be_hidden()
+    expect(row).not_to_contain_text("A-001")
+    expect(waiting(page, floor, "Teller")).to_have_text("1")
+    teller = next(
+        t
+        for t in floor.rpc("queue_snapshot", branch_id=floor.branch_id)["services"]
+        if t["service_id"] == floor.services["Teller"]
+    )
+    assert [w["ticket_number"] for w in teller["waiting"]] == ["A-001"]
+
+    serving = page.locator("#counters tr", has_text="Loket 2")
+    expect(serving).to_contain_text("B-001 · dilayani")
+    serving.get_by_role("button", name="Alihkan tiket").click()
+    page.select_option("#act-target", label="Layanan: Teller")
+    page.fill("#act-reason", "wrong queue")
+    screenshots(page, "live-floor-reassign")
+    page.locator("#act").get_by_role("button", name="Alihkan").click()
+    expect(page.locator("#act")).to_be_hidden()
+    expect(waiting(page, floor, "Teller")).to_have_text("2")
+    audit = floor.rpc("list_audit_logs", action="ticket.transfer")
+    assert len(audit) == 2 and {a["before"]["status"] for a in audit} == {"called", "serving"}
+    assert {a["actor_role"] for a in audit} == {"qms_supervisor"}
+
+
 def test_live_floor_weight(page: Page, floor: Floor) -> None:
     weight = js_css_weight(page, lambda: live_login(page, floor), "[data-waiting]")
     assert 0 < weight <= 150 * 1024, weight

@@ -138,6 +138,19 @@ def test_preview_renders_with_sample_data_and_reports_missing_variables(gw: Gate
     agent = gw.client(login(gw, t, "agent")["access_token"])
     r = agent.post("/api/notification-templates/preview", json={"event_type": "ticket.called", "channel": "sms"})
     assert r.status_code == 403
+    draft = {"event_type": "ticket.called", "channel": "email", "language": "en", "subject": "{{ ticket_number }}!"}
+    r = admin.post(
+        "/api/notification-templates/preview",
+        json={**draft, "body_text": "Hi {{ who }} <b>", "body_html": "<p>{{ '<' }}</p>"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json() == {"subject": "A-012!", "text": "Hi  <b>", "html": "<p>&lt;</p>", "missing": ["who"]}
+    r = admin.post(
+        "/api/notification-templates/preview", json={**draft, "event_type": "ticket.served", "body_text": "x"}
+    )
+    assert r.status_code == 400 and r.json()["code"] == "INVALID_TEMPLATE", "a draft still names a real slot"
+    r = agent.post("/api/notification-templates/preview", json={**draft, "body_text": "x"})
+    assert r.status_code == 403, "a draft is rendered for admins only"
 
 
 def test_provider_credentials_are_encrypted_and_never_returned(gw: Gateway) -> None:
@@ -158,6 +171,7 @@ def test_provider_credentials_are_encrypted_and_never_returned(gw: Gateway) -> N
     assert notify_secrets.decrypt(stored, key=KEY) == {"authorization": "Bearer top-secret"}
     settings = admin.post("/rpc/get_notification_settings", json={})
     assert "top-secret" not in settings.text and settings.json()["providers"][0]["kind"] == "http"
+    assert settings.json()["providers"][0]["secret_set"] is True
     r = admin.put("/api/notification-providers/sms", json={"kind": "smtp"})
     assert r.status_code == 400 and r.json()["code"] == "INVALID_NOTIFICATION_PROVIDER"
 

@@ -1,11 +1,13 @@
 -- The notification outbox as the tenant's admins see it (docs/adr/0012-notification-outbox.md).
 -- Contact data is masked (qms.mask_contact); provider secrets never appear.
 --
--- api.list_notification_deliveries(status, ticket_id, max_rows) -> jsonb array, newest first:
---   {delivery_id, ticket_id, ticket_number, event_type, channel, status, attempts, max_attempts,
+-- api.list_notification_deliveries(status, ticket_id, max_rows, channel, from_ts, to_ts) -> jsonb array,
+--   newest first: {delivery_id, ticket_id, ticket_number, event_type, channel, status, attempts, max_attempts,
 --    next_attempt_at, last_error, provider, provider_message_id, template_version, recipient (masked),
---    created_at, sent_at, delivered_at}. Admins and supervisors. status 'dead' lists the dead letters.
---   Errors: PT403 FORBIDDEN, PT401 TENANT_REQUIRED, PT400 INVALID_DELIVERY_STATUS, PT400 INVALID_MAX_ROWS.
+--    created_at, sent_at, delivered_at}. Admins and supervisors. status 'dead' lists the dead letters;
+--   channel, and created_at in [from_ts, to_ts), narrow the list (null: no filter).
+--   Errors: PT403 FORBIDDEN, PT401 TENANT_REQUIRED, PT400 INVALID_DELIVERY_STATUS, PT400 INVALID_MAX_ROWS,
+--   PT400 INVALID_CHANNEL (not email, sms, whatsapp or push), PT400 INVALID_RANGE (from_ts after to_ts).
 -- api.list_notification_attempts(delivery_id) -> jsonb array of the delivery's attempts, in order.
 --   Admins and supervisors. Errors: PT403 FORBIDDEN, PT401 TENANT_REQUIRED, PT404 DELIVERY_NOT_FOUND.
 -- api.list_notification_skips(max_rows) -> jsonb array, newest first: {ticket_id, event_type, reason,
@@ -64,7 +66,9 @@ comment on function qms.masked_recipient(qms.notification_deliveries) is
     'Masked recipient of a delivery of the caller''s tenant (null for push or a purged contact).';
 
 create or replace function api.list_notification_deliveries(status text default null, ticket_id uuid default null,
-                                                            max_rows integer default 100)
+                                                            max_rows integer default 100, channel text default null,
+                                                            from_ts timestamptz default null,
+                                                            to_ts timestamptz default null)
     returns jsonb
     language plpgsql
     stable
@@ -81,6 +85,13 @@ begin
         perform qms.fail(400, 'INVALID_DELIVERY_STATUS', format('unknown delivery status %s', list_notification_deliveries.status),
                          'Use queued, sending, temporary_failure, sent, delivered, permanent_failure or dead.');
     end if;
+    if list_notification_deliveries.channel not in ('email', 'sms', 'whatsapp', 'push') then
+        perform qms.fail(400, 'INVALID_CHANNEL', format('unknown channel %s', list_notification_deliveries.channel),
+                         'Use email, sms, whatsapp or push.');
+    end if;
+    if list_notification_deliveries.from_ts > list_notification_deliveries.to_ts then
+        perform qms.fail(400, 'INVALID_RANGE', 'from_ts is after to_ts', 'Swap the dates.');
+    end if;
     perform qms.require_max_rows(list_notification_deliveries.max_rows, 1000, 100);
     return (select coalesce(jsonb_agg(qms.delivery_json(d) order by d.created_at desc), '[]')
             from (select d.* from qms.notification_deliveries d
@@ -89,13 +100,20 @@ begin
                          or d.status = list_notification_deliveries.status::qms.delivery_status)
                     and (list_notification_deliveries.ticket_id is null
                          or d.ticket_id = list_notification_deliveries.ticket_id)
+                    and (list_notification_deliveries.channel is null
+                         or d.channel = list_notification_deliveries.channel)
+                    and (list_notification_deliveries.from_ts is null
+                         or d.created_at >= list_notification_deliveries.from_ts)
+                    and (list_notification_deliveries.to_ts is null
+                         or d.created_at < list_notification_deliveries.to_ts)
                   order by d.created_at desc
                   limit list_notification_deliveries.max_rows) d);
 end
 $$;
-comment on function api.list_notification_deliveries(text, uuid, integer) is
+comment on function api.list_notification_deliveries(text, uuid, integer, text, timestamptz, timestamptz) is
     'The tenant''s deliveries, newest first, recipient masked (admin, supervisor); status => ''dead'' lists '
-    'dead letters. PT400 INVALID_DELIVERY_STATUS/INVALID_MAX_ROWS.';
+    'dead letters; filters by channel and created_at range. PT400 INVALID_DELIVERY_STATUS/INVALID_MAX_ROWS/'
+    'INVALID_CHANNEL/INVALID_RANGE.';
 
 create or replace function api.list_notification_attempts(delivery_id uuid) returns jsonb
     language plpgsql

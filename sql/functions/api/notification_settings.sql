@@ -1,12 +1,29 @@
 -- Notification settings of the caller's tenant (docs/adr/0012-notification-outbox.md).
 --
 -- api.get_notification_settings() -> {enabled, channels, events, max_attempts, providers}: admins and
---   supervisors; the defaults (off) when never set. providers ([{channel, kind, config}]) for admins only;
---   provider secrets are never returned. Errors: PT403 FORBIDDEN, PT401 TENANT_REQUIRED. Read-only.
+--   supervisors; the defaults (off) when never set. providers ([{channel, kind, config, secret_set}]) for
+--   admins only; provider secrets are never returned, only whether one is stored (secret_set, through
+--   qms.provider_secret_channels). Errors: PT403 FORBIDDEN, PT401 TENANT_REQUIRED. Read-only.
 -- api.set_notification_settings(enabled, channels, events, max_attempts) -> same as get: admin; a null
 --   argument keeps the stored value. Errors: PT403 FORBIDDEN, PT401 TENANT_REQUIRED,
 --   PT400 INVALID_NOTIFICATION_SETTINGS (unknown channel or event, max_attempts outside 1..20).
 --   Idempotent. Audited (notification_settings.set). Locking: the tenant's settings row.
+-- qms.provider_secret_channels(): the channels of the caller's tenant whose provider has stored credentials.
+--   Security definer: admins have no privilege on the secret column; this tells only whether it is set.
+--   No errors, read-only.
+create or replace function qms.provider_secret_channels() returns text[]
+    language sql
+    stable
+    security definer
+    set search_path = ''
+as $$
+    select coalesce(array_agg(p.channel order by p.channel), '{}')
+    from qms.notification_providers p
+    where p.tenant_id = qms.current_tenant_id() and p.secret is not null
+$$;
+comment on function qms.provider_secret_channels() is
+    'Channels of the caller''s tenant whose provider has credentials stored (never the credentials).';
+
 create or replace function api.get_notification_settings() returns jsonb
     language plpgsql
     stable
@@ -28,7 +45,8 @@ begin
                                 'events', to_jsonb(v_row.events), 'max_attempts', v_row.max_attempts);
     if current_user = 'qms_admin' then
         v_out := v_out || jsonb_build_object('providers',
-            (select coalesce(jsonb_agg(jsonb_build_object('channel', p.channel, 'kind', p.kind, 'config', p.config)
+            (select coalesce(jsonb_agg(jsonb_build_object('channel', p.channel, 'kind', p.kind, 'config', p.config,
+                                                          'secret_set', p.channel = any (qms.provider_secret_channels()))
                                        order by p.channel), '[]')
              from qms.notification_providers p where p.tenant_id = v_tenant));
     end if;
@@ -36,7 +54,7 @@ begin
 end
 $$;
 comment on function api.get_notification_settings() is
-    'The tenant''s notification settings (admin, supervisor; providers without secrets for admins).';
+    'The tenant''s notification settings (admin, supervisor; providers for admins, with secret_set but never the secret).';
 
 create or replace function api.set_notification_settings(enabled boolean default null, channels text[] default null,
                                                          events text[] default null, max_attempts integer default null)

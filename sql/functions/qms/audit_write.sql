@@ -57,16 +57,19 @@ create or replace function qms.audit_write(
     p_before jsonb default null,
     p_after jsonb default null
 ) returns bigint
-    language sql
+    language plpgsql
     security definer
     set search_path = ''
 as $$
-    select qms.audit_append(
+begin
+    -- PL/pgSQL keeps its plan for the session (a security definer SQL function is planned per transaction).
+    return qms.audit_append(
         qms.require_tenant(), qms.current_sub(), qms.current_role_name(), p_action, p_target_type, p_target_id,
         p_before, p_after,
         coalesce(qms.request_header('x-forwarded-for'), qms.request_header('x-real-ip')),
         qms.request_header('user-agent'),
-        coalesce(qms.request_header('x-request-id'), nullif(current_setting('request.id', true), '')))
+        coalesce(qms.request_header('x-request-id'), nullif(pg_catalog.current_setting('request.id', true), '')));
+end
 $$;
 comment on function qms.audit_write(text, text, text, jsonb, jsonb) is
     'Append one audit.log row for the current tenant and actor (claims), hash-chained per tenant. '

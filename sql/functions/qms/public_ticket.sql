@@ -54,22 +54,26 @@ comment on function qms.issued_status_url(uuid) is
     'The status_url api.create_ticket issued in this transaction for a ticket, or null.';
 
 create or replace function qms.public_ticket_json(p_ticket qms.tickets) returns jsonb
-    language sql stable
+    language plpgsql stable
 as $$
-    select jsonb_build_object(
-        'ticket_id', p_ticket.ticket_id, 'ticket_number', p_ticket.ticket_number, 'status', p_ticket.status,
-        'service_name', s.name, 'branch_name', b.name, 'branch_timezone', b.timezone,
-        'counter_name', case when p_ticket.status in ('called', 'serving') then c.name end,
-        'created_at', p_ticket.created_at, 'called_at', p_ticket.called_at,
-        'can_cancel', qms.ticket_action_event('cancel', p_ticket.status,
-                                              qms.effective_policy(p_ticket.tenant_id, p_ticket.branch_id,
-                                                                   p_ticket.service_id)) is not null,
-        'version', p_ticket.version)
-        || qms.queue_estimate_of(p_ticket)
-    from qms.services s
-    join qms.branches b on b.tenant_id = s.tenant_id and b.branch_id = s.branch_id
-    left join qms.counters c on c.tenant_id = p_ticket.tenant_id and c.counter_id = p_ticket.counter_id
-    where s.tenant_id = p_ticket.tenant_id and s.service_id = p_ticket.service_id
+begin
+    -- PL/pgSQL: a SQL function with a FROM clause is not inlined and would be planned in every transaction.
+    return (
+        select jsonb_build_object(
+            'ticket_id', p_ticket.ticket_id, 'ticket_number', p_ticket.ticket_number, 'status', p_ticket.status,
+            'service_name', s.name, 'branch_name', b.name, 'branch_timezone', b.timezone,
+            'counter_name', case when p_ticket.status in ('called', 'serving') then c.name end,
+            'created_at', p_ticket.created_at, 'called_at', p_ticket.called_at,
+            'can_cancel', qms.ticket_action_event('cancel', p_ticket.status,
+                                                  qms.effective_policy(p_ticket.tenant_id, p_ticket.branch_id,
+                                                                       p_ticket.service_id)) is not null,
+            'version', p_ticket.version)
+            || qms.queue_estimate_of(p_ticket)
+        from qms.services s
+        join qms.branches b on b.tenant_id = s.tenant_id and b.branch_id = s.branch_id
+        left join qms.counters c on c.tenant_id = p_ticket.tenant_id and c.counter_id = p_ticket.counter_id
+        where s.tenant_id = p_ticket.tenant_id and s.service_id = p_ticket.service_id);
+end
 $$;
 comment on function qms.public_ticket_json(qms.tickets) is
     'The public view of a ticket (no PII, no ids but the ticket''s); owner only.';

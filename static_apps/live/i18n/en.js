@@ -35,4 +35,6 @@ export default {
   'live.reason': "Reason",
   'live.at_counter': "At counter",
   'live.reason_required': "Give a reason: it is kept in the audit log.",
+  'live.reassign': "Reassign",
+  'live.reassign_x': "Reassign {n} ({s}): back to waiting at the target",
 };

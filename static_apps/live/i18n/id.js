@@ -35,4 +35,6 @@ export default {
   'live.reason': "Alasan",
   'live.at_counter': "Di loket",
   'live.reason_required': "Isi alasan: disimpan di log audit.",
+  'live.reassign': "Alihkan tiket",
+  'live.reassign_x': "Alihkan {n} ({s}): kembali menunggu di tujuan",
 };
