@@ -71,6 +71,7 @@ def seed(conn: psycopg.Connection[Any], notify: bool) -> dict[str, str]:
         (tenant, branch, counter, service),
     )
     conn.execute("insert into qms.notification_settings (tenant_id, enabled) values (%s, %s)", (tenant, notify))
+    conn.execute("update qms.tenants set pii_policy = '{\"contacts\": true}' where tenant_id = %s", (tenant,))
     return {"tenant": tenant, "branch": branch, "service": service, "counter": counter}
 
 

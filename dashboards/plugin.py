@@ -1,8 +1,11 @@
 """The Datasette plugin of the analytics dashboards (docs/adr/0015-datasette-snapshots.md).
 
 * ``actor_from_request``: the gateway's access token, from ``Authorization: Bearer`` or the ``qms_token``
-  cookie, verified by the gateway's own code (:func:`gateway.auth.decode`); the actor is
-  ``{"id": sub, "tenant_id", "role", "branch_ids"}``.
+  cookie, verified by the gateway's own code (:func:`gateway.auth.decode`) and then checked for revocation by
+  the gateway's own rule, ``qms.auth_token_valid`` (user, device or tenant disabled, token version changed),
+  on a small pool to the database as ``qms_authenticator``, on every request; the actor is
+  ``{"id": sub, "tenant_id", "role", "branch_ids"}``. A revoked token, or a database that cannot be asked,
+  gives no actor.
 * ``permission_allowed``: a tenant's database is the SQLite file named by its tenant id. Only tenant-wide
   analysts and admins of that tenant may see it (a per-tenant file holds every branch, so branch-scoped
   supervisors read ``api.kpi`` instead); arbitrary SQL (``execute-sql``) only for the roles listed in the
@@ -20,10 +23,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import psycopg
 from datasette import hookimpl as datasette_hookimpl
+from psycopg_pool import AsyncConnectionPool
 
 from gateway import auth
 from gateway.config import Settings
+from gateway.db import token_check_params
 from gateway.errors import ApiError
 from workers.analytics_snapshot import snapshot_dir
 
@@ -41,6 +47,7 @@ DISCOVERY_INTERVAL = 2.0
 DATABASE_ACTIONS = frozenset({"view-database", "view-database-download", "view-table", "view-query", "execute-sql"})
 
 _settings: Settings | None = None
+_pool: AsyncConnectionPool | None = None
 
 
 def settings() -> Settings:
@@ -64,8 +71,25 @@ def _token(request: Any) -> str | None:
     return str(cookie) if cookie else None
 
 
+async def token_valid(claims: dict[str, Any]) -> bool:
+    """The gateway's revocation rule for these (verified) claims, asked of the database."""
+    global _pool  # one small pool per Datasette process, opened on the first request
+    if _pool is None:
+        _pool = AsyncConnectionPool(
+            settings().authenticator_url, min_size=1, max_size=4, open=False,
+            kwargs={"application_name": "qms-datasette", "autocommit": True}, timeout=10,
+        )  # fmt: skip
+        await _pool.open()
+    async with _pool.connection() as conn:
+        cur = await conn.execute(
+            "select qms.auth_token_valid(%s::uuid, %s, %s, %s::int)", token_check_params(claims, str(claims["role"]))
+        )
+        row = await cur.fetchone()
+    return bool(row and row[0])
+
+
 @hookimpl
-def actor_from_request(datasette: Datasette, request: Any) -> dict[str, Any] | None:
+def actor_from_request(datasette: Datasette, request: Any) -> Any:
     token = _token(request)
     if token is None:
         return None
@@ -73,12 +97,21 @@ def actor_from_request(datasette: Datasette, request: Any) -> dict[str, Any] | N
         claims = auth.decode(settings(), token)
     except ApiError:
         return None
-    return {
-        "id": str(claims.get("sub", "")),
-        "tenant_id": str(claims.get("tenant_id", "")),
-        "role": str(claims["role"]),
-        "branch_ids": claims.get("branch_ids"),
-    }
+
+    async def inner() -> dict[str, Any] | None:
+        try:
+            if not await token_valid(claims):
+                return None
+        except psycopg.Error:
+            return None
+        return {
+            "id": str(claims.get("sub", "")),
+            "tenant_id": str(claims.get("tenant_id", "")),
+            "role": str(claims["role"]),
+            "branch_ids": claims.get("branch_ids"),
+        }
+
+    return inner
 
 
 def _database_of(resource: Any) -> str | None:

@@ -20,15 +20,14 @@ from gateway import client_ip
 from gateway.config import Settings
 from gateway.db import RequestContext
 from gateway.errors import ApiError
+from qms import roles
 
 ALGORITHM = "HS256"
 ANON_ROLE = "qms_anon"
-TOKEN_ROLES = frozenset(
-    {"qms_device", "qms_agent", "qms_supervisor", "qms_admin", "qms_worker", "qms_analyst", "qms_anon"}
-)
+TOKEN_ROLES = frozenset(roles.ROLES)
 # The roles served over HTTP and realtime. qms_worker tokens belong to the platform workers, which talk to
 # the database directly; the gateway refuses them (403 ROLE_NOT_SERVED).
-SERVED_ROLES = TOKEN_ROLES - {"qms_worker"}
+SERVED_ROLES = frozenset(roles.SERVED_ROLES)
 USER_ROLES = frozenset({"agent", "supervisor", "admin", "analyst"})
 
 _hasher = PasswordHasher()

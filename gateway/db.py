@@ -221,8 +221,14 @@ class RequestContext:
         )
 
     def check_params(self) -> tuple[Any, Any, str, int | None]:
-        tv = self.claims.get("tv")
-        return self.claims.get("tenant_id"), self.claims.get("sub"), self.role, tv if isinstance(tv, int) else None
+        return token_check_params(self.claims, self.role)
+
+
+def token_check_params(claims: dict[str, Any], role: str) -> tuple[Any, Any, str, int | None]:
+    """The arguments of the revocation check (qms.auth_token_valid / qms.auth_require_token_valid) for a
+    verified token's claims: tenant, sub, role and the token version (tv) when the token carries one."""
+    tv = claims.get("tv")
+    return claims.get("tenant_id"), claims.get("sub"), role, tv if isinstance(tv, int) else None
 
 
 # `set role` is refused inside a security definer function: the role is set here, outside the token check.

@@ -251,8 +251,11 @@ def topics_of(event: dict[str, Any]) -> list[str]:
     topics: list[str] = []
     if branch:
         topics.append(f"branch:{branch}:display:all")
-        if payload.get("area_id"):
-            topics.append(f"branch:{branch}:display:{payload['area_id']}")
+        # The boards of the area that shows the ticket now and of the one that showed it before this event
+        # (which must drop it): the area rule is qms.display_area_id, applied by the relay.
+        for area in dict.fromkeys((payload.get("display_area_id"), payload.get("prev_display_area_id"))):
+            if area:
+                topics.append(f"branch:{branch}:display:{area}")
         if payload.get("service_id"):
             topics.append(f"branch:{branch}:service:{payload['service_id']}")
     if payload.get("counter_id"):

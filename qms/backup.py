@@ -16,8 +16,7 @@ from pathlib import Path
 import psycopg
 
 from qms.pg import Cluster, PgError, find_bin_dir
-
-ROLES = ("qms_anon", "qms_device", "qms_agent", "qms_supervisor", "qms_admin", "qms_worker", "qms_analyst")
+from qms.roles import AUTHENTICATOR, ROLES
 
 
 class BackupError(RuntimeError):
@@ -61,10 +60,10 @@ def ensure_roles(url: str) -> None:
         existing = {r[0] for r in conn.execute("select rolname from pg_roles").fetchall()}
         for role in ROLES:
             if role not in existing:
-                conn.execute(f"create role {role} nologin")  # names are constants above
-        if "qms_authenticator" not in existing:
-            conn.execute("create role qms_authenticator login noinherit")
-        conn.execute(f"grant {', '.join(ROLES)} to qms_authenticator")
+                conn.execute(f"create role {role} nologin")  # names are constants (qms.roles)
+        if AUTHENTICATOR not in existing:
+            conn.execute(f"create role {AUTHENTICATOR} login noinherit")
+        conn.execute(f"grant {', '.join(ROLES)} to {AUTHENTICATOR}")
 
 
 def restore(url: str, file: Path, cluster: Cluster | None = None, clean: bool = True) -> None:

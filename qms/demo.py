@@ -109,7 +109,9 @@ def seed(url: str, data_dir: Path) -> DemoInfo | None:
         for kind, name in (("kiosk", "Kiosk 1"), ("display", "Display 1")):
             device = call("create_device", branch_id=branch_id, kind=kind, name=name, area_id=info.area_id)
             info.devices[kind] = _id(device, "device_id")
-        # E-mail notifications on: a ticket issued with an e-mail address shows up in the local mail sink.
+        # E-mail notifications on, and customers may leave an e-mail or a phone (kept 30 days): a ticket issued
+        # with an e-mail address shows up in the local mail sink.
+        call("update_tenant", pii_policy={"contacts": True, "retention_days": 30})
         call("set_notification_settings", enabled=True)
         info.save(data_dir)  # before commit: a tenant whose passwords are lost is worse than a retry
     return info

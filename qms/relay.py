@@ -8,8 +8,8 @@ but whose transaction commits later is never skipped), sends ONE ``pg_notify`` p
 the position commit together, so every event is delivered once, in seq order, also across restarts.
 
 Payload: ``{"events": [envelope, ...]}`` in seq order; envelope
-``{"v":1,"type","seq","ts","tenant_id","branch_id","payload":{"service_id","counter_id","area_id","ticket_id",
-"ticket_number","status"}}`` (no PII).
+``{"v":1,"type","seq","ts","tenant_id","branch_id","payload":{"service_id","counter_id","area_id",
+"display_area_id","prev_display_area_id","ticket_id","ticket_number","status"}}`` (no PII; worker.relay_events).
 
 Run: ``python -m qms.relay --database-url URL`` (or ``QMS_DATABASE_URL``); SIGTERM/SIGINT stop it cleanly.
 Only one relay of a name delivers at a time (a session advisory lock); others wait as hot standbys.

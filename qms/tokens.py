@@ -17,17 +17,14 @@ from typing import Any
 
 import jwt
 
+from qms import roles
 from qms.config import Settings
 
 ALGORITHM = "HS256"
 DEFAULT_TTL_SECONDS = 3600
 SECRET_FILE = "secret"  # noqa: S105 - a file name, not a secret
 DEVICE_TTL_SECONDS = 365 * 24 * 3600
-ROLES = ("anon", "device", "agent", "supervisor", "admin", "analyst")  # the roles served over HTTP
-NOT_SERVED = {
-    "worker": "worker tokens are not served over HTTP: platform jobs (relay, no-show sweeper, retention) run inside"
-    " the system and connect to the database as qms_worker; the gateway refuses a qms_worker token",
-}
+ROLES = tuple(r.removeprefix("qms_") for r in roles.SERVED_ROLES)  # the roles served over HTTP, short names
 START_PAGES = {"kiosk": "/apps/kiosk/", "display": "/apps/display/"}
 
 
@@ -38,8 +35,9 @@ class TokenError(ValueError):
 def role_name(role: str) -> str:
     """``agent`` or ``qms_agent`` → ``qms_agent``; anything else is refused."""
     short = role.removeprefix("qms_")
-    if short in NOT_SERVED:
-        raise TokenError(f"no token for role qms_{short}: {NOT_SERVED[short]}")
+    if f"qms_{short}" in roles.NOT_SERVED:
+        reason = roles.NOT_SERVED[f"qms_{short}"]
+        raise TokenError(f"no token for role qms_{short}: {short} tokens are not served over HTTP: {reason}")
     if short not in ROLES:
         raise TokenError(f"unknown role {role!r}: use one of {', '.join(ROLES)} (or qms_<role>)")
     return f"qms_{short}"

@@ -135,6 +135,7 @@ def seed_notifying(url: str, **settings: Any) -> Seed:
     """A branch with one service and counter whose tenant has notifications on (e-mail by default)."""
     seed = seed_branch(url)
     with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("select tests.keep_contacts(%s)", (seed.tenant_id,))  # customers may leave an address
         conn.execute(
             "insert into qms.notification_settings (tenant_id, enabled, channels, events, max_attempts)"
             " values (%s, true, %s, %s, %s)",

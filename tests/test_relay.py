@@ -262,7 +262,10 @@ def test_relay_delivers_out_of_order_commits_in_seq_order_exactly_once(world: Wo
     assert p50 < 500, "generous bound: the relay polls every 5 ms"
     env = listener.received[0][1]
     assert set(env) == {"v", "type", "seq", "ts", "tenant_id", "branch_id", "payload"}
-    assert set(env["payload"]) == {"service_id", "counter_id", "area_id", "ticket_id", "ticket_number", "status"}
+    assert set(env["payload"]) == {
+        "service_id", "counter_id", "area_id", "display_area_id", "prev_display_area_id", "ticket_id",
+        "ticket_number", "status",
+    }  # fmt: skip
     assert env["payload"]["status"] == "waiting" and env["tenant_id"] == str(world.tenant_id)
 
 

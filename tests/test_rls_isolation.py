@@ -108,6 +108,7 @@ def _seed(conn: psycopg.Connection[Any], slug: str) -> Tenant:
     # Notifications on, so the tickets below make deliveries (and skips) as they commit.
     admin = _claims("qms_admin", t)
     call_api(conn, "set_notification_settings", admin, enabled=True, channels=["email", "sms"])
+    call_api(conn, "update_tenant", admin, pii_policy={"contacts": True, "retention_days": 30})
     ids["template_id"] = call_api(
         conn,
         "create_notification_template",

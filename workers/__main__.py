@@ -9,7 +9,7 @@ import os
 import threading
 from pathlib import Path
 
-from workers import analytics_snapshot, anomalies, report_mail, reports, retention, runner, sweeper
+from workers import analytics_snapshot, anomalies, reports, retention, runner, sweeper
 
 
 def main() -> None:
@@ -31,11 +31,9 @@ def main() -> None:
         analytics_snapshot.fold_job(),
         analytics_snapshot.snapshot_job(args.snapshot_dir, args.snapshot_interval),
         reports.plan_job(),
+        reports.send_job(),
         anomalies.job(),
     ]
-    smtp = report_mail.SmtpSettings.from_env()
-    if smtp is not None:  # reports are planned always, sent once an SMTP server is configured
-        jobs.append(reports.send_job(smtp))
     runner.log_event("worker.started", jobs=[j.name for j in jobs])
     runner.run(args.database_url, jobs, stop)
     runner.log_event("worker.stopped")

@@ -35,6 +35,14 @@ class PermanentError(Exception):
     """The provider refused the message for good (bad address, auth, template); retrying cannot help."""
 
 
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    maintype: str
+    subtype: str
+    content: bytes
+
+
 @dataclass
 class Message:
     delivery_id: str
@@ -51,6 +59,9 @@ class Message:
     variables: dict[str, Any] = field(default_factory=dict)
     unsubscribe_url: str | None = None
     push_subscriptions: list[dict[str, str]] = field(default_factory=list)
+    # E-mail only: further addresses beside ``recipient`` (one message to all) and files to attach.
+    more_recipients: list[str] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 @dataclass
@@ -114,7 +125,7 @@ class SmtpProvider:
             raise PermanentError("no e-mail address (the contact was purged)")
         mail = EmailMessage()
         mail["From"] = self.sender
-        mail["To"] = formataddr(("", message.recipient))
+        mail["To"] = ", ".join(formataddr(("", a)) for a in [message.recipient, *message.more_recipients])
         mail["Subject"] = message.subject or ""
         # The idempotency key is the Message-ID: a provider (or a mailbox) dedupes a repeated send by it.
         mail["Message-ID"] = make_msgid(idstring=message.idempotency_key, domain="qms.local")
@@ -125,6 +136,8 @@ class SmtpProvider:
         mail.set_content(message.text)
         if message.html:
             mail.add_alternative(message.html, subtype="html")
+        for a in message.attachments:
+            mail.add_attachment(a.content, maintype=a.maintype, subtype=a.subtype, filename=a.filename)
         return mail
 
     async def send(self, message: Message) -> SendResult:

@@ -7,13 +7,16 @@
   fire times missed while no worker ran are caught up (at most 31 periods).
 * **send**: claim one run under a lease (its own short transaction), read the KPIs through ``api.kpi`` as an
   analyst of the schedule's tenant (the same rules and numbers as every other reader), render the Jinja2 HTML
-  and the CSV, send them over SMTP, then mark the run sent (or retried with backoff, failed after 5 tries).
-  No transaction stays open while the SMTP server is talked to. A worker that dies after sending and before
+  and the CSV, send them through the notification pipeline's e-mail provider of the tenant (its
+  ``qms.notification_providers`` row for e-mail, else ``QMS_SMTP_URL``: ``workers.notify_providers``), then
+  mark the run sent (or retried with backoff, failed after 5 tries; a tenant without an e-mail provider gets
+  the provider's error recorded). No transaction stays open while the mail server is talked to. A worker that dies after sending and before
   marking leaves the run to be sent again when the lease expires (at least once).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import uuid
@@ -21,14 +24,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aiosmtplib
 import jinja2
 import psycopg
 from croniter import croniter
 from psycopg.rows import dict_row
 
 from qms.analytics_csv import KPI_COLUMNS, csv_text
-from workers import report_mail
+from workers import notify_providers as providers
 from workers.runner import Job, log_event
 
 TEMPLATES = jinja2.Environment(
@@ -113,7 +115,20 @@ def render(run: dict[str, Any], rows: list[dict[str, Any]], services: dict[str, 
     return html, csv_text(KPI_COLUMNS, rows)
 
 
-def send_one(conn: psycopg.Connection[Any], smtp: report_mail.SmtpSettings) -> int:
+def message_of(run: dict[str, Any], subject: str, html: str, attachment: str) -> providers.Message:
+    """The report as a message of the notification pipeline: one e-mail to all recipients, the run id as
+    its idempotency key (Message-ID), the CSV attached."""
+    recipients = list(run["schedule"]["recipients"])
+    return providers.Message(
+        delivery_id=run["run_id"], tenant_id=run["tenant_id"], ticket_id="", channel="email",
+        event_type="report", language="en", recipient=recipients[0], more_recipients=recipients[1:],
+        subject=subject, text="This report is in HTML; the CSV attachment holds the same rows.", html=html,
+        idempotency_key=f"report-{run['run_id']}",
+        attachments=[providers.Attachment(f"report-{run['period_start']}.csv", "text", "csv", attachment.encode())],
+    )  # fmt: skip
+
+
+def send_one(conn: psycopg.Connection[Any]) -> int:
     """Claim, build, send and finish one run; returns 1 when a run was handled, 0 when none was due."""
     with conn.transaction():
         conn.execute("set local role qms_worker")
@@ -128,12 +143,9 @@ def send_one(conn: psycopg.Connection[Any], smtp: report_mail.SmtpSettings) -> i
         subject = f"{run['schedule']['name']}: {branch}, {run['period_start']}"
         if run["period_end"] != run["period_start"]:
             subject += f" to {run['period_end']}"
-        message = report_mail.build_message(
-            smtp.sender, list(run["schedule"]["recipients"]), subject, html, f"report-{run['period_start']}.csv",
-            attachment,
-        )  # fmt: skip
-        report_mail.send(smtp, message)
-    except (psycopg.Error, OSError, aiosmtplib.SMTPException) as exc:
+        provider = providers.provider_for("email", run.get("provider"))
+        asyncio.run(provider.send(message_of(run, subject, html, attachment)))
+    except (psycopg.Error, providers.TransientError, providers.PermanentError) as exc:
         error = f"{type(exc).__name__}: {exc}"
     with conn.transaction():
         conn.execute("set local role qms_worker")
@@ -149,8 +161,5 @@ def plan_job(interval: float = 30.0) -> Job:
     return Job("report_plan", plan, interval, batch_size=100, own_transactions=True)
 
 
-def send_job(smtp: report_mail.SmtpSettings, interval: float = 5.0) -> Job:
-    def batch(conn: psycopg.Connection) -> int:
-        return send_one(conn, smtp)
-
-    return Job("report_send", batch, interval, batch_size=1, own_transactions=True)
+def send_job(interval: float = 5.0) -> Job:
+    return Job("report_send", send_one, interval, batch_size=1, own_transactions=True)

@@ -116,7 +116,9 @@ async def export(request: Request) -> Response:
 
 @proxy_router.api_route("/analytics/{path:path}", methods=["GET", "POST"], include_in_schema=False)
 async def dashboards(path: str, request: Request) -> Response:
-    """Forward to Datasette (base_url /analytics/) over its Unix socket, streaming the answer back."""
+    """Forward to Datasette (base_url /analytics/) over its Unix socket, streaming the answer back. The
+    prefix is stripped, as Datasette expects of a proxy: it builds its links from the request path plus
+    base_url (a forwarded /analytics/… path gave doubled /analytics/analytics/… export links)."""
     socket = datasette_socket()
     if not socket.exists():
         raise ApiError(
@@ -126,7 +128,7 @@ async def dashboards(path: str, request: Request) -> Response:
     headers = {k: v for k, v in request.headers.items() if k in FORWARDED_REQUEST_HEADERS}
     upstream = client.build_request(
         request.method,
-        f"http://datasette/analytics/{path}",
+        f"http://datasette/{path}",
         params=str(request.query_params),
         headers=headers,
         content=await request.body() if request.method == "POST" else None,

@@ -17,6 +17,7 @@ from gateway.config import Settings
 from gateway.db import Database
 from gateway.errors import ApiError
 from gateway.routes.printing import qr_svg
+from qms import tokens
 
 router = APIRouter(tags=["auth"])
 
@@ -213,16 +214,7 @@ async def device_token(device_id: uuid.UUID, request: Request) -> DeviceTokenOut
     ctx = auth.request_context(request)
     _fn, text = await db.call(ctx, "auth_device_token_claims", {"device_id": str(device_id)})
     info = json.loads(text or "{}")
-    claims: dict[str, Any] = {
-        "role": "qms_device",
-        "tenant_id": info["tenant_id"],
-        "sub": info["device_id"],
-        "branch_ids": [info["branch_id"]],
-        "tv": int(info["token_version"]),
-        "kind": info.get("kind"),
-    }
-    if info.get("area_id"):
-        claims["area_id"] = info["area_id"]
+    claims = {"role": "qms_device", "tenant_id": str(info["tenant_id"]), **tokens.device_claims(info)}
     token, ttl = auth.issue_access(settings, claims, settings.device_ttl_seconds)
     start_url = f"/apps/{info.get('kind')}/#token={token}"
     return DeviceTokenOut(

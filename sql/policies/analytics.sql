@@ -7,6 +7,8 @@ alter table analytics.hourly_rollups enable row level security;
 alter table analytics.hourly_rollups force row level security;
 alter table analytics.hourly_rollup_deltas enable row level security;
 alter table analytics.hourly_rollup_deltas force row level security;
+alter table analytics.service_rollups enable row level security;
+alter table analytics.service_rollups force row level security;
 
 -- Readers: analysts and admins tenant-wide, supervisors (and branch-scoped admins) their branches.
 drop policy if exists ticket_facts_select_scoped on analytics.ticket_facts;
@@ -24,6 +26,11 @@ create policy hourly_rollup_deltas_select_scoped on analytics.hourly_rollup_delt
     to qms_analyst, qms_supervisor, qms_admin
     using (tenant_id = (select qms.current_tenant_id())
            and ((select qms.branch_scope_all()) or branch_id = any ((select qms.current_branch_ids())::uuid[])));
+drop policy if exists service_rollups_select_scoped on analytics.service_rollups;
+create policy service_rollups_select_scoped on analytics.service_rollups for select
+    to qms_analyst, qms_supervisor, qms_admin
+    using (tenant_id = (select qms.current_tenant_id())
+           and ((select qms.branch_scope_all()) or branch_id = any ((select qms.current_branch_ids())::uuid[])));
 -- The worker (fold, check, rebuild, snapshots): its tenant, or every tenant without a tenant claim.
 drop policy if exists ticket_facts_all_worker on analytics.ticket_facts;
 create policy ticket_facts_all_worker on analytics.ticket_facts for all to qms_worker
@@ -37,13 +44,17 @@ drop policy if exists hourly_rollup_deltas_all_worker on analytics.hourly_rollup
 create policy hourly_rollup_deltas_all_worker on analytics.hourly_rollup_deltas for all to qms_worker
     using (tenant_id = (select qms.current_tenant_id()) or (select qms.is_tenantless_worker()))
     with check (tenant_id = (select qms.current_tenant_id()) or (select qms.is_tenantless_worker()));
+drop policy if exists service_rollups_all_worker on analytics.service_rollups;
+create policy service_rollups_all_worker on analytics.service_rollups for all to qms_worker
+    using (tenant_id = (select qms.current_tenant_id()) or (select qms.is_tenantless_worker()))
+    with check (tenant_id = (select qms.current_tenant_id()) or (select qms.is_tenantless_worker()));
 
-revoke all on analytics.ticket_facts, analytics.hourly_rollups, analytics.hourly_rollup_deltas
-    from qms_anon, qms_device, qms_agent, qms_supervisor, qms_admin, qms_worker, qms_analyst;
-grant select on analytics.ticket_facts, analytics.hourly_rollups, analytics.hourly_rollup_deltas
-    to qms_analyst, qms_supervisor, qms_admin;
+revoke all on analytics.ticket_facts, analytics.hourly_rollups, analytics.hourly_rollup_deltas,
+    analytics.service_rollups from qms_anon, qms_device, qms_agent, qms_supervisor, qms_admin, qms_worker, qms_analyst;
+grant select on analytics.ticket_facts, analytics.hourly_rollups, analytics.hourly_rollup_deltas,
+    analytics.service_rollups to qms_analyst, qms_supervisor, qms_admin;
 grant select, insert, update, delete on analytics.ticket_facts, analytics.hourly_rollups,
-    analytics.hourly_rollup_deltas to qms_worker;
+    analytics.hourly_rollup_deltas, analytics.service_rollups to qms_worker;
 grant usage on schema analytics to qms_worker;
 
 -- Views (security invoker: the caller's RLS applies). hourly_kpis: rollups plus unfolded deltas per key,
@@ -92,7 +103,42 @@ select f.tenant_id, f.ticket_id, f.ticket_number, f.branch_id, f.service_id, f.c
 from analytics.ticket_facts f;
 comment on view analytics.tickets is 'One row per ticket with its metrics (wait, service time, outcome, SLA); no PII.';
 
-grant select on analytics.hourly_kpis, analytics.daily_kpis, analytics.tickets
+-- service_kpis: analytics.service_rollups plus the unfolded deltas mapped to both grains and to the '*' (all)
+-- members of priority class and channel (qms.analytics_rollup_members), per key, with the
+-- wait histogram of both (docs/adr/0019-kpi-rollups-with-wait-histograms.md); keys whose sums are all zero
+-- left out. worker.analytics_check compares it with the recomputation.
+create or replace view analytics.service_kpis with (security_invoker = true) as
+select u.tenant_id, u.branch_id, u.grain, u.bucket, u.service_id, u.priority_class, u.channel,
+       sum(u.tickets)::integer as tickets, sum(u.served)::integer as served, sum(u.no_shows)::integer as no_shows,
+       sum(u.cancelled)::integer as cancelled, sum(u.transferred)::integer as transferred,
+       sum(u.waited)::integer as waited, sum(u.wait_seconds_sum) as wait_seconds_sum,
+       sum(u.sla_met)::integer as sla_met, sum(u.service_timed)::integer as service_timed,
+       sum(u.service_seconds_sum) as service_seconds_sum,
+       qms.analytics_hist_from(array_agg(u.wait_bucket), array_agg(u.wait_count)) as wait_hist
+from (select r.tenant_id, r.branch_id, r.grain, r.bucket, r.service_id, r.priority_class, r.channel, r.tickets,
+             r.served, r.no_shows, r.cancelled, r.transferred, r.waited, r.wait_seconds_sum, r.sla_met,
+             r.service_timed, r.service_seconds_sum, null::integer as wait_bucket, 0::bigint as wait_count
+      from analytics.service_rollups r
+      union all
+      select r.tenant_id, r.branch_id, r.grain, r.bucket, r.service_id, r.priority_class, r.channel, 0, 0, 0, 0, 0,
+             0, 0, 0, 0, 0, h.key::integer, h.value::bigint
+      from analytics.service_rollups r cross join lateral jsonb_each_text(r.wait_hist) h
+      union all
+      select d.tenant_id, d.branch_id, g.grain, qms.analytics_grain_bucket(g.grain, d.bucket_hour), d.service_id,
+             m.priority_class, m.channel, d.tickets, d.served, d.no_shows, d.cancelled, d.transferred, d.waited,
+             d.wait_seconds_sum, d.sla_met, d.service_timed, d.service_seconds_sum, d.wait_bucket, d.waited
+      from analytics.hourly_rollup_deltas d cross join (values ('hour'), ('day')) g(grain)
+      cross join lateral qms.analytics_rollup_members(d.priority_class, d.channel) m) u
+group by u.tenant_id, u.branch_id, u.grain, u.bucket, u.service_id, u.priority_class, u.channel
+having sum(u.tickets) <> 0 or sum(u.served) <> 0 or sum(u.no_shows) <> 0 or sum(u.cancelled) <> 0
+    or sum(u.transferred) <> 0 or sum(u.waited) <> 0 or sum(u.wait_seconds_sum) <> 0 or sum(u.sla_met) <> 0
+    or sum(u.service_timed) <> 0 or sum(u.service_seconds_sum) <> 0
+    or qms.analytics_hist_from(array_agg(u.wait_bucket), array_agg(u.wait_count)) <> '{}';
+comment on view analytics.service_kpis is
+    'Sums and wait histograms per tenant, branch, grain (hour/day of branch time), bucket, service, priority '
+    'class and channel: service rollups plus unfolded deltas.';
+
+grant select on analytics.hourly_kpis, analytics.daily_kpis, analytics.tickets, analytics.service_kpis
     to qms_analyst, qms_supervisor, qms_admin, qms_worker;
 
 create or replace trigger ticket_events_analytics

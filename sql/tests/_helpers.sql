@@ -110,6 +110,19 @@ begin
 end
 $$;
 
+-- tests.keep_contacts(tenant): the tenant's admin lets customers leave a phone or e-mail (api.update_tenant
+-- pii_policy {"contacts": true, "retention_days": 30}), as a tenant that sends notifications does.
+create or replace function tests.keep_contacts(p_tenant uuid) returns void
+    language plpgsql
+as $$
+declare
+    v_prev jsonb := tests.enter_admin(p_tenant);
+begin
+    perform api.update_tenant(pii_policy => '{"contacts": true, "retention_days": 30}');
+    perform tests.leave(v_prev);
+end
+$$;
+
 create or replace function tests.add_area(p_tenant uuid, p_branch uuid, p_name text) returns uuid
     language plpgsql
 as $$

@@ -74,7 +74,10 @@ select ok(qms.is_open('{}', 'UTC', now()), 'no hours configured means open');
 select is((select count(*)::int from qms.tickets where service_id in (pg_temp.fx('sb'), pg_temp.fx('sy'))), 2,
           'refused requests issued nothing');
 
--- Contacts: stored with consent, never in events ------------------------------------------------
+-- Contacts: stored with consent, never in events (the tenant keeps contacts: ticket_contacts_policy.sql
+-- covers the refusal) ------------------------------------------------------------------------------------
+select tests.reset_role();
+select tests.keep_contacts(pg_temp.fx('ta'));
 select pg_temp.as_device();
 select lives_ok(format('select api.create_ticket(%L, %L, contact => %L)', pg_temp.fx('sa'), 'kiosk',
                        '{"phone": "+62812345678", "email": "a@b.example", "language": "id", "consent": true}'),

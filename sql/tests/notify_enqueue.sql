@@ -6,6 +6,7 @@ begin;
 set search_path = tests, public;
 select plan(38);
 \ir _engine_fixture.sql
+select tests.keep_contacts(pg_temp.fx('ta'));
 create function pg_temp.flush() returns void language plpgsql as $$
 begin
     set constraints qms.ticket_events_notify immediate;

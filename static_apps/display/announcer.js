@@ -7,12 +7,15 @@
 // refuses to play sound (autoplay policy), entries wait and the page shows "tap to enable sound".
 // Every entry stays in `log` (the page exposes it as window.qmsDisplay.announcements) with its timestamps
 // (Date.now() milliseconds): queued_at, started_at, ended_at, and status queued | playing | done | stale.
+// Nothing can stall the queue: loading the clips, the clips of an entry (their 'ended' may never come) and
+// speech each have a time limit; an entry cut short is done with `error` set.
 
 import { sentence } from './speech.js';
 
 var GAP = 0.06;          // seconds between two clips
 var PAUSE = 0.3;         // a '|' in the sentence: after the chime, after the ticket number
 var STALE_MS = 120000;   // an entry that could not start within 2 minutes is not announced any more
+var LOAD_MS = 30000;     // clips not fetched and decoded by then (a hung request): this entry fails, the next waits again
 var LOG_MAX = 200;
 
 export function Announcer(options) {
@@ -83,6 +86,14 @@ Announcer.prototype.load = function (lang) {
   return self.loading[lang];
 };
 
+// The promise, or a rejection with `what` after ms milliseconds (the promise itself cannot be cancelled).
+function within(ms, what, promise) {
+  return new Promise(function (resolve, reject) {
+    var timer = setTimeout(function () { reject(new Error(what)); }, ms);
+    promise.then(function (v) { clearTimeout(timer); resolve(v); }, function (e) { clearTimeout(timer); reject(e); });
+  });
+}
+
 function decode(ctx, data) {
   // The callback form works on old WebViews whose decodeAudioData returns no promise.
   return new Promise(function (resolve, reject) { ctx.decodeAudioData(data, resolve, reject); });
@@ -151,7 +162,7 @@ Announcer.prototype.pump = function () {
 
 Announcer.prototype.play = function (entry) {
   var self = this;
-  return self.load(entry.lang).then(function (buffers) {
+  return within(LOAD_MS, 'clips not loaded', self.load(entry.lang)).then(function (buffers) {
     var voice = speechVoice(entry.lang);
     if (voice) {
       entry.mode = 'speech';

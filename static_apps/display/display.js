@@ -8,7 +8,8 @@
 //
 // For tests and benchmarks the page exposes window.qmsDisplay: announcements (the announcer's log), paints
 // ([{seq, type, ticket_number, received_at, painted_at, paint_ms}]: event receipt to the next frame after
-// the DOM changed), state(), transport.
+// the DOM changed), state(), transport, synced (a snapshot taken since the live connection last came up has
+// been applied: from then on every call reaches the board as an event).
 
 import { createApi, decodeClaims } from '../shared/api.js';
 import { bootstrapDevice } from '../shared/device.js';
@@ -23,7 +24,13 @@ var PAINTS_MAX = 500;
 // first snapshot replaces it.
 var CACHE_KEY = 'qms.display.board';
 var lastTop = null;  // the call that last made the big card flash
-var lastEventSeq = 0;
+// The board shows every event up to boardSeq: its snapshot's as_of_seq, or the last event it applied.
+var boardSeq = 0;
+// Snapshots and events change the board one at a time, in the order they came (serial()): an event that waits
+// for a counter's name holds back the events behind it, so their announcements keep the order of the calls,
+// and a snapshot never lands between an event and its announcement.
+var work = Promise.resolve();
+var liveEpoch = 0;  // counts the times the realtime connection came up
 
 var $ = function (id) { return document.getElementById(id); };
 var api = createApi({ app: 'display', onAuthLost: function (e) { problem(e); } });
@@ -33,7 +40,7 @@ var config = { lang: null, last_n: 8, audio_base: null, sound: true };
 var state = { now: [], recent: [], counters: {}, loaded: false };
 var announcer = null;
 var rt = null;
-var exposed = { paints: [], announcements: [], transport: null, state: function () { return state; } };
+var exposed = { paints: [], announcements: [], transport: null, synced: false, state: function () { return state; } };
 window.qmsDisplay = exposed;
 
 initLang('display');
@@ -74,7 +81,7 @@ function start() {
     if (config.sound) announcer.load(getLang()).catch(function () { /* retried on the next announcement */ });
     if (config.sound) announcer.start();
     $('sound').addEventListener('click', function () { announcer.unlock(); });
-    return resync('initial');
+    return resync();
   }).then(function () {
     var topic = 'branch:' + claims.branch_ids[0] + ':display:' + (claims.area_id || 'all');
     rt = connect({
@@ -106,26 +113,42 @@ function heartbeat() {
   });
 }
 
-// Reload the board from the snapshot. After the first load, a call that the board did not know yet (missed
-// while offline, or seen only by polling) is announced; 'unknown-counter' resyncs announce their event instead.
-function resync(reason) {
+function serial(task) {
+  var done = work.then(task);
+  work = done.then(null, function () { /* the next task runs anyway */ });
+  return done;
+}
+
+function snapshot() {
   return api.get('/api/display/snapshot', {
     branch_id: claims.branch_ids[0], area_id: claims.area_id || null, last_n: config.last_n
-  }).then(function (snap) {
-    if (snap.as_of_seq < lastEventSeq) {
+  });
+}
+
+// Reload the board from the snapshot (in turn with the events). After the first load, a call that the board
+// did not know yet (missed while offline, or seen only by polling) is announced; the events up to the
+// snapshot's as_of_seq are then skipped (the snapshot holds them, and announced their calls).
+function resync() {
+  return serial(loadSnapshot);
+}
+
+function loadSnapshot() {
+  var epoch = rt && rt.state === 'live' ? liveEpoch : -1;
+  return snapshot().then(function (snap) {
+    if (snap.as_of_seq < boardSeq) {
       // Taken before an event the board has already applied: it would undo that event. Ask again.
-      return new Promise(function (r) { setTimeout(r, 200); }).then(function () { return resync(reason); });
+      return new Promise(function (r) { setTimeout(r, 200); }).then(loadSnapshot);
     }
     var known = {};
     state.now.forEach(function (r) { known[r.ticket_id] = true; });
-    var announceMissed = state.loaded && reason !== 'unknown-counter';
+    var announceMissed = state.loaded;
     state.now = snap.now_calling;
     state.recent = snap.recent;
     state.loaded = true;
-    snap.now_calling.concat(snap.recent).forEach(function (r) {
-      if (r.counter_id) state.counters[r.counter_id] = r.counter_name;
-    });
+    learnCounters(snap);
+    boardSeq = snap.as_of_seq;
     if (rt) rt.setSeq(snap.as_of_seq);
+    exposed.synced = epoch === liveEpoch;
     render();
     if (!performance.getEntriesByName('qms-first-render').length) performance.mark('qms-first-render');
     localStorage.setItem(CACHE_KEY, JSON.stringify({
@@ -143,21 +166,32 @@ function resync(reason) {
   });
 }
 
+function learnCounters(snap) {
+  var names = snap.counters || {};
+  Object.keys(names).forEach(function (id) { state.counters[id] = names[id]; });
+}
+
 function onEvent(env) {
-  var p = env.payload || {};
-  lastEventSeq = env.seq;
   var received = performance.now();
+  serial(function () {
+    var p = env.payload || {};
+    if (!CALL_TYPES[env.type] || p.counter_id in state.counters) return applyEvent(env, received);
+    // A counter added or renamed after the last snapshot: learn its name first (the board itself stays as it
+    // is; the events behind this one wait). Without the name the call is still shown and announced.
+    return snapshot().then(learnCounters, function () { /* shown without the counter's name */ })
+      .then(function () { applyEvent(env, received); });
+  });
+}
+
+function applyEvent(env, received) {
+  if (env.seq <= boardSeq) return;  // the board's snapshot already holds it
+  boardSeq = env.seq;
+  var p = env.payload || {};
   var kind = CALL_TYPES[env.type];
-  if (kind && !(p.counter_id in state.counters)) {
-    // A counter the board has not seen: its name comes with the snapshot.
-    resync('unknown-counter').then(function () {
-      markPaint(env, received);
-      var row = find(state.now, p.ticket_id);
-      if (row) announce(row, kind, env.seq);
-    });
-    return;
-  }
-  if (kind) {
+  // The relay names the area whose boards show the ticket now (qms.display_area_id, the rule the snapshot
+  // uses too); this board also gets the events of tickets leaving its area.
+  var here = !claims.area_id || p.display_area_id === claims.area_id;
+  if (kind && here) {
     var row = {
       ticket_id: p.ticket_id, ticket_number: p.ticket_number, counter_id: p.counter_id,
       counter_name: state.counters[p.counter_id], service_id: p.service_id,
@@ -174,7 +208,10 @@ function onEvent(env) {
     announce(row, kind, env.seq);
     return;
   }
-  if (p.status === 'serving') {
+  if (!here) {
+    state.now = without(state.now, p.ticket_id);
+    state.recent = without(state.recent, p.ticket_id);
+  } else if (p.status === 'serving') {
     setStatus(p.ticket_id, 'serving');
   } else if (p.status === 'done') {
     state.now = without(state.now, p.ticket_id);
@@ -266,6 +303,8 @@ function esc(s) {
 
 function onStatus(s, transport) {
   exposed.transport = transport;
+  if (s === 'live') liveEpoch++;
+  exposed.synced = false;  // until a snapshot requested while live is applied
   $('offline').hidden = s !== 'offline';
   $('status').textContent = s === 'live' ? '' : t('display.status_' + s);
 }

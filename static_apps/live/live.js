@@ -7,6 +7,8 @@
 // called or serving one from its counter (ticket_action transfer with a reason: the engine sends any of the
 // three back to waiting in the target service or for the target counter), call a ticket out of order at a
 // counter (ticket_action call), put a counter on break or back (set_counter_status).
+// Anomaly alerts of the branch (api.list_anomaly_alerts, open ones) are listed on top; the anomaly worker's
+// anomaly.raised / anomaly.cleared notices (realtime, without seq) add and remove them at once.
 import { createApi } from '../shared/api.js';
 import { LANGUAGES, initLang, languagePicker, t, translate, formatWait } from '../shared/i18n.js';
 import { applyPrefs } from '../shared/prefs.js';
@@ -22,7 +24,7 @@ var REFRESH_MS = 15000;
 var ACTIVE = { waiting: 1, held: 1, called: 1, serving: 1 };
 var $ = function (id) { return document.getElementById(id); };
 var api = createApi({ app: 'live', onAuthLost: function () { stop(); login.showLogin(t('admin.session_ended')); } });
-var st = { branchId: null, floor: null, tickets: {}, services: [], counters: [], rt: null, timer: null, tick: null, applied: 0 };
+var st = { branchId: null, floor: null, tickets: {}, services: [], counters: [], alerts: [], rt: null, timer: null, tick: null, applied: 0 };
 window.qmsLive = st;
 
 Object.assign(LANGUAGES.id, adminId, liveId);
@@ -62,6 +64,7 @@ function start(branchId) {
     token: function () { return api.store.accessToken; },
     topics: ['branch:' + branchId + ':display:all'],
     onEvent: applyEvent,
+    onNotice: applyNotice,
     resync: load,
     onStatus: function (state) {
       $('conn').setAttribute('data-state', state);
@@ -76,10 +79,12 @@ function start(branchId) {
 // Both snapshots; the map of active tickets is rebuilt from them, events after as_of_seq are applied on top.
 function load() {
   var b = st.branchId;
-  return Promise.all([api.read('floor_snapshot', { branch_id: b }), api.read('queue_snapshot', { branch_id: b })]).then(function (r) {
+  return Promise.all([api.read('floor_snapshot', { branch_id: b }), api.read('queue_snapshot', { branch_id: b }),
+    api.read('list_anomaly_alerts', { branch_id: b })]).then(function (r) {
     if (b !== st.branchId) return;
     var floor = r[0];
     var queue = r[1];
+    st.alerts = r[2];
     var tickets = {};
     queue.services.forEach(function (s) {
       s.waiting.forEach(function (w) { tickets[w.ticket_id] = { ticket_id: w.ticket_id, ticket_number: w.ticket_number, status: 'waiting', service_id: s.service_id, since: w.created_at, created_at: w.created_at, queued_at: w.queued_at, priority: w.priority_class }; });
@@ -117,6 +122,23 @@ function applyEvent(env) {
   render();
 }
 
+// An anomaly notice of the branch: a raised alert is listed (or updated), a cleared one removed.
+function applyNotice(env) {
+  var p = env.payload || {};
+  if (!p.alert_id || env.branch_id !== st.branchId) return;
+  st.alerts = st.alerts.filter(function (a) { return a.alert_id !== p.alert_id; });
+  if (env.type === 'anomaly.raised') {
+    st.alerts.unshift({ alert_id: p.alert_id, rule_id: p.rule_id, service_id: p.service_id, kind: p.kind, raised_at: p.raised_at, last_value: p.value });
+  }
+  render();
+}
+
+function alertText(a) {
+  var v = Number(a.last_value);
+  var value = a.kind === 'p90_wait_over_sla' ? formatWait(Math.round(v)) : a.kind === 'no_show_spike' ? Math.round(v * 100) + '%' : String(v);
+  return t('live.alert.' + a.kind, { service: serviceName(a.service_id), value: value });
+}
+
 function list(filter) { return Object.keys(st.tickets).map(function (k) { return st.tickets[k]; }).filter(filter); }
 function ago(iso) { return iso ? Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 1000)) : null; }
 function serviceName(id) { var s = st.services.filter(function (x) { return x.service_id === id; })[0]; return s ? s.name : ''; }
@@ -124,6 +146,12 @@ function serviceName(id) { var s = st.services.filter(function (x) { return x.se
 function render() {
   if (!st.floor) return;
   $('updated').textContent = t('live.updated', { time: st.fetchedAt.toLocaleTimeString() });
+  var alertsBox = $('alerts');
+  alertsBox.innerHTML = '';
+  st.alerts.forEach(function (a) {
+    alertsBox.appendChild(el('li', { class: 'alert alert-' + a.kind, 'data-alert': a.alert_id, text: alertText(a) + ' · ' + t('live.alert_since', { time: new Date(a.raised_at).toLocaleTimeString() }) }));
+  });
+  $('alerts-section').hidden = st.alerts.length === 0;
   $('services').innerHTML = '';
   $('services').appendChild(table(t('live.services'), [
     { label: t('admin.name'), value: function (s) { return s.name + ' (' + s.prefix + ')'; } },

@@ -10,7 +10,7 @@
 // reconnects; when that stays silent while /healthz answers, the page is reloaded (onStale; a board frozen
 // after days of running comes back by itself). Without /healthz the board stays up showing "offline".
 //
-// connect({token, topics, onEvent, resync, onStatus, pollMs, watchdogMs, transports, onStale}) → {stop, setSeq,
+// connect({token, topics, onEvent, onNotice, resync, onStatus, pollMs, watchdogMs, transports, onStale}) → {stop, setSeq,
 // state, transport}. token is a function (the token may be refreshed), topics a list of topic names.
 
 export function connect(opts) {
@@ -50,7 +50,9 @@ export function connect(opts) {
     received(true);
     if (!env || typeof env !== 'object') return;
     if (env.type === 'resync') { doResync('server').catch(function () {}); return; }
-    if (typeof env.seq !== 'number') return;
+    // An envelope without seq is a notice, not a ticket event (e.g. anomaly.raised / anomaly.cleared): it
+    // goes to opts.onNotice, when the app has one, and never moves the event order.
+    if (typeof env.seq !== 'number') { if (opts.onNotice) opts.onNotice(env); return; }
     if (env.seq <= lastSeq) return;
     lastSeq = env.seq;
     opts.onEvent(env);

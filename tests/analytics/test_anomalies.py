@@ -3,12 +3,21 @@ rules and alerts stay within their tenant and branches."""
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import jwt
 import psycopg
 import pytest
+from websockets.sync.client import ClientConnection, connect
 
+from gateway.auth import ALGORITHM
 from tests.engine_fixtures import connect_as, make_claims, pg_error, seed_branch
+from tests.gateway.gwkit import SECRET, Gateway, start_gateway, stop_gateway
 
 LATE_TICKET = """
 do $$
@@ -113,3 +122,53 @@ def test_an_alert_is_raised_once_per_episode_and_cleared(db_url: str) -> None:
             "select api.create_anomaly_rule(service_id => %s, rule_kind => 'waiting_over', threshold => 5)", (service,)
         )
     assert pg_error(exc.value)[0] == "42501"
+
+
+def test_a_raised_alert_reaches_the_branch_live_floor_and_its_clearing_too(db_url: str, tmp_path: Path) -> None:
+    """The live floor of a supervisor (a WebSocket subscribed to its branch) is told of each raise and clear
+    at once, through the gateway's realtime fan-out; another branch's supervisor hears nothing."""
+    seed = seed_branch(db_url, n_services=1, n_counters=1)
+    other = seed_branch(db_url, n_services=1, n_counters=1)
+    service = seed.service_ids[0]
+    sup = seed.claims("qms_supervisor")
+    with connect_as(db_url, "qms_supervisor", sup) as conn:
+        rule = conn.execute(
+            "select api.create_anomaly_rule(service_id => %s, rule_kind => 'waiting_over', threshold => 1) as r",
+            (service,),
+        ).fetchone()["r"]
+        tickets = [
+            conn.execute("select api.create_ticket(service_id => %s) as t", (service,)).fetchone()["t"]
+            for _ in range(2)
+        ]
+    gw = start_gateway(db_url, tmp_path)
+    try:
+        with (
+            live_floor(gw, sup, seed.branch_id) as floor,
+            live_floor(gw, other.claims("qms_supervisor"), other.branch_id) as stranger,
+        ):
+            assert evaluate(db_url) == 1
+            raised = json.loads(floor.recv(timeout=10))
+            assert raised["type"] == "anomaly.raised" and raised["branch_id"] == str(seed.branch_id)
+            assert raised["payload"]["rule_id"] == rule["rule_id"] and float(raised["payload"]["value"]) == 2
+            assert raised["payload"]["alert_id"] == alerts(db_url, sup)[0]["alert_id"]
+            with connect_as(db_url, "qms_supervisor", sup) as conn:
+                conn.execute(
+                    "select api.ticket_action(ticket_id => %s, action => 'cancel')", (tickets[0]["ticket_id"],)
+                )
+            assert evaluate(db_url) == 1
+            cleared = json.loads(floor.recv(timeout=10))
+            assert cleared["type"] == "anomaly.cleared" and cleared["payload"]["cleared_at"] is not None
+            with pytest.raises(TimeoutError):
+                stranger.recv(timeout=0.5)
+    finally:
+        stop_gateway(gw)
+
+
+@contextmanager
+def live_floor(gw: Gateway, claims: dict[str, Any], branch_id: Any) -> Iterator[ClientConnection]:
+    token = jwt.encode({**claims, "exp": int(time.time()) + 600}, SECRET, algorithm=ALGORITHM)
+    with connect(f"{gw.ws_url}?token={token}", open_timeout=10) as conn:
+        assert json.loads(conn.recv(timeout=10))["type"] == "welcome"
+        conn.send(json.dumps({"action": "subscribe", "topics": [f"branch:{branch_id}:display:all"]}))
+        assert "error" not in json.loads(conn.recv(timeout=10))
+        yield conn

@@ -246,6 +246,32 @@ def test_datasette_serves_each_tenant_only_its_own_database(stack: Stack) -> Non
     assert httpx.get(f"{stack.gateway.url}/analytics/{b}/kpis.csv", params=params, cookies=cookie).status_code == 200
 
 
+def test_datasette_rechecks_token_revocation(stack: Stack) -> None:
+    """A token still within its lifetime stops opening the dashboards once revoked, by the gateway's rule
+    (qms.auth_token_valid): here the analyst's user account is disabled, then enabled again."""
+    world, params = stack.world, stack.params()
+    a = str(world.tenant_a)
+    user = owner_rows(
+        stack.db_url,
+        "insert into qms.users (tenant_id, email, display_name, role) values (%s, 'dash@example.com', 'Dash',"
+        " 'analyst') returning user_id, token_version",
+        (world.tenant_a,),
+    )[0]
+    claims = {**world.claims("qms_analyst"), "sub": str(user["user_id"]), "tv": user["token_version"]}
+    with stack.client(claims) as c:
+        assert c.get(f"/analytics/{a}/kpis.json", params=params).status_code == 200
+        owner_rows(
+            stack.db_url, "update qms.users set is_active = false where user_id = %s returning 1", (user["user_id"],)
+        )
+        assert c.get(f"/analytics/{a}/kpis.json", params=params).status_code == 403
+        owner_rows(
+            stack.db_url,
+            "update qms.users set is_active = true, token_version = token_version + 1 where user_id = %s returning 1",
+            (user["user_id"],),
+        )
+        assert c.get(f"/analytics/{a}/kpis.json", params=params).status_code == 403  # an older token version
+
+
 def test_bi_endpoint_is_tokenized_read_only_and_rate_limited(stack: Stack) -> None:
     world, params = stack.world, stack.params()
     with connect_as(stack.db_url, "qms_admin", world.claims("qms_admin")) as conn:
@@ -274,3 +300,38 @@ def test_bi_endpoint_is_tokenized_read_only_and_rate_limited(stack: Stack) -> No
     answers = [httpx.get(url, params={**params, "token": good}) for _ in range(5)]
     assert answers[0].status_code == 200 and answers[-1].status_code == 429
     assert answers[-1].json()["code"] == "RATE_LIMITED" and int(answers[-1].headers["retry-after"]) >= 1
+
+
+def test_canned_query_charts_render_offline_in_a_browser(stack: Stack) -> None:
+    """Each canned query's chart link (datasette-vega) draws a Vega chart from the query's rows in headless
+    Chromium, through the gateway, with every request on the gateway's own origin (no CDN)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.apps.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    world, params = stack.world, stack.params()
+    a = str(world.tenant_a)
+    origins: set[str] = set()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            ctx = browser.new_context()
+            ctx.add_cookies(
+                [{"name": "qms_token", "value": token(world.claims("qms_analyst")), "url": stack.gateway.url}]
+            )
+            page = ctx.new_page()
+            page.on("request", lambda r: origins.add("/".join(r.url.split("/")[:3])))
+            for query in ("kpis", "sla_by_service", "hourly_heatmap", "no_show_trend", "counter_utilisation"):
+                page.goto(f"{stack.gateway.url}/analytics/{a}/{query}")
+                link = page.locator("a.qms-chart")
+                fragment = (link.get_attribute("href") or "").split("#", 1)[1]
+                page.goto(
+                    f"{stack.gateway.url}/analytics/{a}/{query}?from_date={params['from_date']}"
+                    f"&to_date={params['to_date']}#{fragment}"
+                )
+                hrefs = page.eval_on_selector_all(".export-links a", "els => els.map(e => e.getAttribute('href'))")
+                assert hrefs and all(h.startswith(f"/analytics/{a}/{query}.") for h in hrefs), hrefs
+                expect(page.locator(".vega-embed canvas, .vega-embed svg").first).to_be_visible(timeout=15_000)
+        finally:
+            browser.close()
+    assert origins == {stack.gateway.url}

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 from aiosmtpd.controller import Controller
+from psycopg.types.json import Jsonb
 
 from qms.analytics_csv import KPI_COLUMNS
 from tests.analytics import day
@@ -42,12 +43,9 @@ def sent_everything(db_url: str, schedule_id: Any, inbox: Inbox) -> bool:
     return bool(runs) and all(r["status"] == "sent" for r in runs) and len(inbox.messages) >= len(runs)
 
 
-def start_worker(db_url: str, port: int, tmp: Path) -> subprocess.Popen[bytes]:
+def start_worker(db_url: str, tmp: Path) -> subprocess.Popen[bytes]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("QMS_", "PG"))},
-        "QMS_SMTP_HOST": "127.0.0.1",
-        "QMS_SMTP_PORT": str(port),
-        "QMS_SMTP_FROM": "reports@qms.example",
         "QMS_ANALYTICS_DIR": str(tmp / "snapshots"),
     }
     log = (tmp / "worker.log").open("ab")
@@ -96,12 +94,19 @@ def test_a_scheduled_report_arrives_once_across_a_worker_restart(db_url: str, tm
             "update qms.report_schedules set next_run_at = %s where schedule_id = %s", (fired, schedule["schedule_id"])
         )
 
+    # Reports go out through the tenant's e-mail provider of the notification pipeline (no platform
+    # QMS_SMTP_URL is set for the worker).
     inbox = Inbox()
     port = free_port()
+    with connect_as(db_url, "qms_admin", admin) as conn:
+        conn.execute(
+            "select api.set_notification_provider(channel => 'email', kind => 'smtp', config => %s)",
+            (Jsonb({"url": f"smtp://127.0.0.1:{port}?starttls=off", "from": "reports@qms.example"}),),
+        )
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        worker = start_worker(db_url, port, tmp_path)
+        worker = start_worker(db_url, tmp_path)
         try:
             deadline = time.monotonic() + 30
             while not sent_everything(db_url, schedule["schedule_id"], inbox) and time.monotonic() < deadline:
@@ -111,7 +116,7 @@ def test_a_scheduled_report_arrives_once_across_a_worker_restart(db_url: str, tm
             stop(worker)
         sent = len(inbox.messages)
         assert sent >= 3, (tmp_path / "worker.log").read_text()
-        restarted = start_worker(db_url, port, tmp_path)
+        restarted = start_worker(db_url, tmp_path)
         try:
             time.sleep(4)
             assert restarted.poll() is None
@@ -135,6 +140,7 @@ def test_a_scheduled_report_arrives_once_across_a_worker_restart(db_url: str, tm
     assert len(set(subjects)) == sent
     message = next(m for m in inbox.messages if str(world.timed_day) in m["Subject"])
     assert message["To"] == "ops@example.com" and "Daily Jakarta" in message["Subject"]
+    assert message["From"] == "reports@qms.example" and message["X-QMS-Tenant"] == str(world.tenant_a)
     parts = {p.get_content_type(): p for p in message.walk()}
     html = parts["text/html"].get_payload(decode=True).decode()
     assert "Jakarta" in html and "Teller" in html

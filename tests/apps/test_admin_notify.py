@@ -32,6 +32,7 @@ PASSWORD = "hunter2-smtp-pass"
 def notifying_floor(floor: Floor) -> dict[str, str]:
     """Notifications on (e-mail), a ticket with a contact whose created-delivery is a dead letter; the delivery."""
     floor.rpc("set_notification_settings", enabled=True, channels=["email"], max_attempts=3)
+    floor.rpc("update_tenant", pii_policy={"contacts": True, "retention_days": 30})
     ticket = floor.rpc(
         "create_ticket",
         role="agent",

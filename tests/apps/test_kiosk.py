@@ -71,6 +71,7 @@ def test_kiosk_language_switch(page: Page, floor: Floor) -> None:
 
 
 def test_kiosk_contact_capture_is_validated_with_consent_and_shown_masked(page: Page, floor: Floor) -> None:
+    floor.rpc("update_tenant", pii_policy={"contacts": True, "retention_days": 30})  # the tenant keeps contacts
     floor.set_device_config("kiosk", {"contact": "required"})
     open_kiosk(page, floor)
     page.get_by_role("button", name="English").click()
@@ -105,6 +106,7 @@ def test_kiosk_contact_capture_is_validated_with_consent_and_shown_masked(page: 
 
 
 def test_kiosk_optional_contact_can_be_skipped_and_idle_returns_home(page: Page, floor: Floor) -> None:
+    floor.rpc("update_tenant", pii_policy={"contacts": True, "retention_days": 30})
     floor.set_device_config("kiosk", {"contact": "optional", "idle_seconds": 2})
     open_kiosk(page, floor)
     page.get_by_role("button", name="Bahasa Indonesia").click()

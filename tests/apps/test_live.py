@@ -116,3 +116,27 @@ def test_a_supervisor_reassigns_a_called_and_a_serving_ticket(page: Page, floor:
 def test_live_floor_weight(page: Page, floor: Floor) -> None:
     weight = js_css_weight(page, lambda: live_login(page, floor), "[data-waiting]")
     assert 0 < weight <= 150 * 1024, weight
+
+
+def test_live_floor_shows_an_anomaly_alert_when_raised_and_drops_it_when_cleared(page: Page, floor: Floor) -> None:
+    """The anomaly worker's raise and clear reach the open live floor over realtime, without a reload."""
+    with floor.api("supervisor") as c:
+        r = c.post(
+            "/rpc/create_anomaly_rule",
+            json={"service_id": floor.services["Teller"], "rule_kind": "waiting_over", "threshold": 1},
+        )
+        assert r.status_code == 200, r.text
+    live_login(page, floor)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    expect(page.locator("#alerts-section")).to_be_hidden()
+    with floor.api("agent") as c:
+        tickets = [c.post("/rpc/create_ticket", json={"service_id": floor.services["Teller"]}).json() for _ in range(2)]
+    evaluate = "set role qms_worker; select worker.evaluate_anomalies()"
+    floor.tenant.sql(evaluate)
+    expect(page.locator("#alerts .alert")).to_have_text(re.compile("Teller: 2 menunggu"), timeout=5000)
+    screenshots(page, "live-floor-alert")
+    with floor.api("supervisor") as c:
+        r = c.post("/rpc/ticket_action", json={"ticket_id": tickets[0]["ticket_id"], "action": "cancel"})
+        assert r.status_code == 200, r.text
+    floor.tenant.sql(evaluate)
+    expect(page.locator("#alerts-section")).to_be_hidden(timeout=5000)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import jwt
+import pytest
+from typer.testing import CliRunner
 
+from qms.cli import app as cli_app
 from tests.gateway.gwkit import PASSWORD, ROOT, SECRET, Gateway, Tenant, login
 
 
@@ -133,6 +138,31 @@ def test_device_token_and_revocation(gateway: Gateway, tenant: Tenant) -> None:
     assert r.status_code == 401 and r.json()["code"] == "TOKEN_REVOKED"
     again = admin.post(f"/api/devices/{device_id}/token")
     assert again.status_code == 409 and again.json()["code"] == "DEVICE_REVOKED"
+
+
+def test_device_claims_are_the_same_from_the_gateway_and_the_cli(
+    gateway: Gateway, tenant: Tenant, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """POST /api/devices/{id}/token and `qms device token` sign the claims qms.tokens.device_claims builds."""
+    [(area_id,)] = tenant.sql("select tests.add_area(%s, %s, 'Hall')", (tenant.tenant_id, tenant.branch_id))
+    device_id = tenant.add_device("display", area_id=str(area_id))
+    admin = gateway.client(login(gateway, tenant)["access_token"])
+    r = admin.post(f"/api/devices/{device_id}/token")
+    assert r.status_code == 200, r.text
+    monkeypatch.setenv("QMS_DATABASE_URL", gateway.db_url)
+    monkeypatch.setenv("QMS_JWT_SECRET", SECRET)
+    monkeypatch.setenv("QMS_DATA_DIR", str(tmp_path))
+    out = CliRunner().invoke(cli_app, ["device", "token", "--tenant", tenant.slug, device_id])
+    assert out.exit_code == 0, out.stdout
+    over_http = jwt.decode(r.json()["token"], SECRET, algorithms=["HS256"])
+    from_cli = jwt.decode(json.loads(out.stdout)["token"], SECRET, algorithms=["HS256"])
+    stamps = {"iat", "exp", "jti"}
+    assert {k: v for k, v in over_http.items() if k not in stamps} == {
+        k: v for k, v in from_cli.items() if k not in stamps
+    } == {
+        "role": "qms_device", "tenant_id": tenant.tenant_id, "sub": device_id, "branch_ids": [tenant.branch_id],
+        "area_id": str(area_id), "kind": "display", "tv": 0,
+    }  # fmt: skip
 
 
 def test_device_token_needs_admin_in_scope(gateway: Gateway, tenant: Tenant) -> None:

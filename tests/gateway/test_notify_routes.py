@@ -45,6 +45,7 @@ def _ticket_with_delivery(t: Tenant) -> tuple[str, str]:
         "insert into qms.notification_settings (tenant_id, enabled, channels) values (%s, true, '{email,sms}')",
         (t.tenant_id,),
     )
+    t.sql("update qms.tenants set pii_policy = '{\"contacts\": true}' where tenant_id = %s", (t.tenant_id,))
     claims = {"role": "qms_agent", "tenant_id": t.tenant_id, "branch_ids": [t.branch_id], "sub": "agent"}
     with connect_as(t.db_url, "qms_agent", claims) as conn:
         row = conn.execute(

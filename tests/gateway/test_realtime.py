@@ -43,6 +43,8 @@ def event(
             "service_id": service,
             "counter_id": counter,
             "area_id": area,
+            "display_area_id": area,
+            "prev_display_area_id": None,
             "ticket_id": str(uuid.uuid4()),
             "ticket_number": f"A-{seq:03d}",
             "status": "called",

@@ -3,13 +3,15 @@
 -- Number: per service per business day (branch timezone) from qms.ticket_number_counters
 --   (insert ... on conflict do update, so the counter row is locked until commit: gap-free numbers, one
 --   issue per service per commit), formatted by the effective policy's number_format ({prefix}-{n:03} -> A-007).
--- Contact {phone, email, language, consent}: stored only in qms.ticket_contacts, never in events, and only
---   with consent = true.
+-- Contact {phone, email, language, consent}: stored only in qms.ticket_contacts, never in events, only
+--   with consent = true, and only when the tenant keeps contact data (pii_policy.contacts, read by
+--   qms.tenant_keeps_contacts; api.join_queue issues through here, so this is the one place of the rule).
+--   A JSON null contact is no contact.
 -- Offline kiosks: offline_number (channel kiosk only, PREFIX-NNN) is the number the kiosk printed while the
 --   server was unreachable; the synced ticket keeps it as its ticket_number, so the printed number is the
 --   one the agent and the board show. number_seq still draws from the service's counter (gap-free).
 -- Errors: PT400 INVALID_OFFLINE_NUMBER, PT400 INVALID_CHANNEL, PT400 INVALID_PRIORITY_CLASS,
---   PT400 CONSENT_REQUIRED, PT400 INVALID_CONTACT,
+--   PT400 CONSENT_REQUIRED, PT400 INVALID_CONTACT, PT400 CONTACT_NOT_ALLOWED,
 --   PT404 SERVICE_NOT_FOUND (unknown, inactive, other tenant or outside the caller's branches: a device
 --   issues only in its branch), PT409 BRANCH_CLOSED / SERVICE_CLOSED (opening hours, inactive branch),
 --   PT409 IDEMPOTENCY_KEY_REUSED, PT401 TENANT_REQUIRED.
@@ -51,6 +53,11 @@ begin
                          'Send it only from a kiosk (channel kiosk), as PREFIX-NNN.');
     end if;
     v_tenant := qms.require_tenant();
+    if create_ticket.contact is not null and create_ticket.contact <> 'null'::jsonb
+       and not qms.tenant_keeps_contacts(v_tenant) then
+        perform qms.fail(400, 'CONTACT_NOT_ALLOWED', 'this organisation does not keep contact data',
+                         'Issue the ticket without a phone number or e-mail; the customer follows it on its status page.');
+    end if;
     v_replay := qms.idempotency_begin(create_ticket.request_id, 'create_ticket', jsonb_build_object(
         'service_id', create_ticket.service_id, 'channel', create_ticket.channel,
         'priority_class', create_ticket.priority_class, 'contact', create_ticket.contact)
@@ -93,7 +100,7 @@ begin
     v_secret := replace(gen_random_uuid()::text, '-', '');
     v_new.access_secret_hash := sha256(convert_to(v_secret, 'UTF8'));
     v_ticket := qms.advance_ticket(null, v_new, 'ticket.created', '{}', create_ticket.request_id);
-    if create_ticket.contact is not null then
+    if create_ticket.contact is not null and create_ticket.contact <> 'null'::jsonb then
         insert into qms.ticket_contacts (tenant_id, ticket_id, phone, email, language, consent)
         values (v_tenant, v_ticket.ticket_id, nullif(create_ticket.contact ->> 'phone', ''),
                 nullif(create_ticket.contact ->> 'email', ''), coalesce(create_ticket.contact ->> 'language', 'en'),
@@ -108,5 +115,6 @@ end
 $$;
 comment on function api.create_ticket(uuid, text, text, uuid, jsonb, text) is
     'Issue a ticket (waiting) for a service; returns the ticket with position and estimated_wait_seconds. '
-    'PT400 INVALID_CHANNEL/INVALID_PRIORITY_CLASS/CONSENT_REQUIRED/INVALID_CONTACT, PT404 SERVICE_NOT_FOUND, '
+    'PT400 INVALID_CHANNEL/INVALID_PRIORITY_CLASS/CONSENT_REQUIRED/INVALID_CONTACT/CONTACT_NOT_ALLOWED, '
+    'PT404 SERVICE_NOT_FOUND, '
     'PT409 BRANCH_CLOSED/SERVICE_CLOSED/IDEMPOTENCY_KEY_REUSED.';

@@ -2,8 +2,10 @@
 --   {as_of_seq, branch_id, area_id, generated_at,
 --    now_calling: [{ticket_id, ticket_number, counter_id, counter_name, service_id, called_at, status}],
 --    recent: [the last_n tickets called (called, serving or done; business days today and yesterday in branch
---             time), newest call first, same fields]}
---   now_calling = tickets called or being served, newest call first. With area_id: counters of that area.
+--             time), newest call first, same fields],
+--    counters: {counter_id: name} of every counter of the branch (a board names a call from a live event)}
+--   now_calling = tickets called or being served, newest call first. With area_id: the tickets whose display
+--   area (qms.display_area_id: the counter's area, else the ticket's) is that area, as live events are routed.
 --   PII-free (no contact data, no secrets). as_of_seq as in api.queue_snapshot.
 -- Transition: none (read). Errors: PT401 TENANT_REQUIRED, PT403 FORBIDDEN (device, agent, supervisor, admin),
 --   PT404 BRANCH_NOT_FOUND (unknown or outside the caller's branches: a device sees its branch only),
@@ -42,7 +44,8 @@ begin
             where t.tenant_id = v_tenant and t.branch_id = display_snapshot.branch_id
               and t.business_date >= v_today - 1 and t.called_at is not null
               and t.status in ('called', 'serving', 'done')
-              and (display_snapshot.area_id is null or coalesce(c.area_id, t.area_id) = display_snapshot.area_id)
+              and (display_snapshot.area_id is null
+                   or qms.display_area_id(t.tenant_id, t.counter_id, t.area_id) = display_snapshot.area_id)
         )
         select jsonb_build_object(
             'as_of_seq', qms.event_watermark(),
@@ -53,9 +56,13 @@ begin
                                      from board b where b.status in ('called', 'serving')), '[]'::jsonb),
             'recent', coalesce((select jsonb_agg(to_jsonb(r) order by r.called_at desc)
                                 from (select * from board b order by b.called_at desc
-                                      limit display_snapshot.last_n) r), '[]'::jsonb)));
+                                      limit display_snapshot.last_n) r), '[]'::jsonb),
+            'counters', coalesce((select jsonb_object_agg(c.counter_id, c.name) from qms.counters c
+                                  where c.tenant_id = v_tenant and c.branch_id = display_snapshot.branch_id),
+                                 '{}'::jsonb)));
 end
 $$;
 comment on function api.display_snapshot(uuid, uuid, integer) is
-    'Display board state of a branch/area (now calling, last_n recent calls), PII-free, with as_of_seq. '
+    'Display board state of a branch/area (now calling, last_n recent calls, counter names), PII-free, with '
+    'as_of_seq; the area rule is qms.display_area_id. '
     'PT404 BRANCH_NOT_FOUND/AREA_NOT_FOUND, PT400 INVALID_LAST_N, PT403 FORBIDDEN.';

@@ -5,10 +5,12 @@
 -- api.kpi(from_date, to_date, branch_id, service_id, priority_class, channel, granularity) -> jsonb array,
 --   one object per (bucket, branch, service) with tickets: {bucket, branch_id, service_id, tickets, served,
 --   no_shows, cancelled, transferred, avg_wait_seconds, median_wait_seconds, p90_wait_seconds,
---   avg_service_seconds, sla_met_ratio}, ordered by bucket, branch, service. Counts and sums come from the
---   hourly rollups plus their pending deltas; median and p90 wait are exact (percentile_cont over the tickets'
---   facts of the same filter). Averages and ratios are over tickets that have the measure (waited: called at
---   least once; service time: served and completed); null when none has. bucket: 'YYYY-MM-DDTHH24:00' for
+--   avg_service_seconds, sla_met_ratio}, ordered by bucket, branch, service. Everything comes from
+--   analytics.service_rollups (grain hour for hours, day for days/weeks/months) plus the pending deltas:
+--   counts, sums and averages exactly; median and p90 wait from the wait histograms, within the bound of
+--   docs/adr/0019-kpi-rollups-with-wait-histograms.md (|estimate - exact| < 5 % of the exact value + 1 s;
+--   exact = percentile_cont over the tickets' waits). Averages and ratios are over tickets that have the
+--   measure (waited: called at least once; service time: served and completed); null when none has. bucket: 'YYYY-MM-DDTHH24:00' for
 --   hour, else the first day of the day/week (ISO, Monday)/month.
 -- api.kpi_tickets(same filters, after_ticket_id, page_size) -> jsonb array: the drill-down, tickets ordered by
 --   issue time then id, page_size at most (1..5000), after the ticket after_ticket_id (keyset paging). No PII
@@ -31,7 +33,7 @@ as $$
 #variable_conflict use_column
 declare
     v_tenant uuid;
-    v_pct jsonb;
+    v_grain text := case when kpi.granularity = 'hour' then 'hour' else 'day' end;
     v_result jsonb;
 begin
     perform qms.require_role('qms_analyst', 'qms_supervisor', 'qms_admin');
@@ -42,66 +44,89 @@ begin
     end if;
     perform qms.analytics_require_filters(kpi.from_date, kpi.to_date, kpi.branch_id, kpi.service_id,
                                           kpi.priority_class, kpi.channel);
-    -- Percentiles first, into a map keyed by bucket/branch/service: joining the two aggregates directly let the
-    -- planner (row estimates of 1 under RLS) re-aggregate the facts once per KPI row.
-    select coalesce(jsonb_object_agg(p.bucket::text || '|' || p.branch_id || '|' || p.service_id,
-                                     jsonb_build_array(p.median_wait, p.p90_wait)), '{}')
-      into v_pct
-    from (select date_trunc(kpi.granularity, f.bucket_hour) as bucket, f.branch_id, f.service_id,
-                 percentile_cont(0.5) within group (order by qms.analytics_wait_seconds(f)) as median_wait,
-                 percentile_cont(0.9) within group (order by qms.analytics_wait_seconds(f)) as p90_wait
-          from analytics.ticket_facts f
-          where f.tenant_id = v_tenant
-            and f.bucket_hour >= kpi.from_date and f.bucket_hour < kpi.to_date + 1
-            and (kpi.branch_id is null or f.branch_id = kpi.branch_id)
-            and (kpi.service_id is null or f.service_id = kpi.service_id)
-            and (kpi.priority_class is null or f.priority_class = kpi.priority_class)
-            and (kpi.channel is null or f.channel = kpi.channel)
-            and f.first_called_at is not null
-          group by 1, 2, 3) p;
+    with rollups as (      -- the service rollups of the grain (hour for hours, day for days, weeks, months), of the
+                           -- filter's class and channel ('*': all)
+        select date_trunc(kpi.granularity, r.bucket) as period, r.branch_id, r.service_id, r.tickets, r.served,
+               r.no_shows, r.cancelled, r.transferred, r.waited, r.wait_seconds_sum, r.sla_met, r.service_timed,
+               r.service_seconds_sum, r.wait_hist
+        from analytics.service_rollups r
+        where r.tenant_id = v_tenant and r.grain = v_grain
+          and r.bucket >= kpi.from_date and r.bucket < kpi.to_date + 1
+          and (kpi.branch_id is null or r.branch_id = kpi.branch_id)
+          and (kpi.service_id is null or r.service_id = kpi.service_id)
+          and r.priority_class = coalesce(kpi.priority_class, '*') and r.channel = coalesce(kpi.channel, '*')
+    ), deltas as (         -- plus the deltas not folded yet
+        select date_trunc(kpi.granularity, d.bucket_hour) as period, d.branch_id, d.service_id, d.tickets,
+               d.served, d.no_shows, d.cancelled, d.transferred, d.waited, d.wait_seconds_sum, d.sla_met,
+               d.service_timed, d.service_seconds_sum, d.wait_bucket
+        from analytics.hourly_rollup_deltas d
+        where d.tenant_id = v_tenant and d.bucket_hour >= kpi.from_date and d.bucket_hour < kpi.to_date + 1
+          and (kpi.branch_id is null or d.branch_id = kpi.branch_id)
+          and (kpi.service_id is null or d.service_id = kpi.service_id)
+          and (kpi.priority_class is null or d.priority_class = kpi.priority_class)
+          and (kpi.channel is null or d.channel = kpi.channel)
+    ), sums as (
+        select u.period, u.branch_id, u.service_id, sum(u.tickets) as tickets, sum(u.served) as served,
+               sum(u.no_shows) as no_shows, sum(u.cancelled) as cancelled, sum(u.transferred) as transferred,
+               sum(u.waited) as waited, sum(u.wait_seconds_sum) as wait_sum, sum(u.sla_met) as sla_met,
+               sum(u.service_timed) as service_timed, sum(u.service_seconds_sum) as service_sum
+        from (select r.period, r.branch_id, r.service_id, r.tickets, r.served, r.no_shows, r.cancelled,
+                     r.transferred, r.waited, r.wait_seconds_sum, r.sla_met, r.service_timed, r.service_seconds_sum
+              from rollups r
+              union all
+              select d.period, d.branch_id, d.service_id, d.tickets, d.served, d.no_shows, d.cancelled,
+                     d.transferred, d.waited, d.wait_seconds_sum, d.sla_met, d.service_timed, d.service_seconds_sum
+              from deltas d) u
+        group by 1, 2, 3
+    ), cells as (          -- the wait histogram of each KPI row: count per wait bucket
+        select u.period, u.branch_id, u.service_id, u.wb, sum(u.n)::bigint as n
+        from (select r.period, r.branch_id, r.service_id, h.key::integer as wb, h.value::integer as n
+              from rollups r cross join lateral jsonb_each_text(r.wait_hist) h
+              union all
+              select d.period, d.branch_id, d.service_id, d.wait_bucket, d.waited
+              from deltas d where d.wait_bucket is not null) u
+        group by 1, 2, 3, 4
+        having sum(u.n) > 0
+    ), percentiles as (    -- median and p90 of each KPI row from its histogram (qms.analytics_hist_quantiles)
+        select c.period, c.branch_id, c.service_id,
+               qms.analytics_hist_quantiles(array_agg(c.wb order by c.wb), array_agg(c.n order by c.wb)) as pq
+        from cells c
+        group by 1, 2, 3
+    )
     select coalesce(jsonb_agg(jsonb_build_object(
-               'bucket', case kpi.granularity when 'hour' then to_char(s.bucket, 'YYYY-MM-DD"T"HH24:00')
-                                              else to_char(s.bucket, 'YYYY-MM-DD') end,
-               'branch_id', s.branch_id, 'service_id', s.service_id,
-               'tickets', s.tickets, 'served', s.served, 'no_shows', s.no_shows, 'cancelled', s.cancelled,
-               'transferred', s.transferred,
-               'avg_wait_seconds', round(s.wait_sum / nullif(s.waited, 0), 3),
-               'median_wait_seconds', round((s.pct ->> 0)::numeric, 3),
-               'p90_wait_seconds', round((s.pct ->> 1)::numeric, 3),
-               'avg_service_seconds', round(s.service_sum / nullif(s.service_timed, 0), 3),
-               'sla_met_ratio', round(s.sla_met::numeric / nullif(s.waited, 0), 4))
-             order by s.bucket, s.branch_id, s.service_id), '[]'::jsonb)
+               'bucket', case kpi.granularity when 'hour' then to_char(k.period, 'YYYY-MM-DD"T"HH24:00')
+                                              else to_char(k.period, 'YYYY-MM-DD') end,
+               'branch_id', k.branch_id, 'service_id', k.service_id,
+               'tickets', k.tickets, 'served', k.served, 'no_shows', k.no_shows, 'cancelled', k.cancelled,
+               'transferred', k.transferred,
+               'avg_wait_seconds', round(k.wait_sum / nullif(k.waited, 0), 3),
+               'median_wait_seconds', round(k.median_wait::numeric, 3),
+               'p90_wait_seconds', round(k.p90_wait::numeric, 3),
+               'avg_service_seconds', round(k.service_sum / nullif(k.service_timed, 0), 3),
+               'sla_met_ratio', round(k.sla_met::numeric / nullif(k.waited, 0), 4))
+             order by k.period, k.branch_id, k.service_id), '[]'::jsonb)
       into v_result
-    from (select g.*, v_pct -> (g.bucket::text || '|' || g.branch_id || '|' || g.service_id) as pct
-          from (select date_trunc(kpi.granularity, k.bucket_hour) as bucket, k.branch_id, k.service_id,
-                       sum(k.tickets) as tickets, sum(k.served) as served, sum(k.no_shows) as no_shows,
-                       sum(k.cancelled) as cancelled, sum(k.transferred) as transferred, sum(k.waited) as waited,
-                       sum(k.wait_seconds_sum) as wait_sum, sum(k.sla_met) as sla_met,
-                       sum(k.service_timed) as service_timed, sum(k.service_seconds_sum) as service_sum
-                -- rollups plus pending deltas, read directly (not through analytics.hourly_kpis: its per-key
-                -- grouping is a second sort of every row, and the per-bucket sums here make it unnecessary)
-                from (select r.bucket_hour, r.branch_id, r.service_id, r.priority_class, r.channel, r.tickets,
-                             r.served, r.no_shows, r.cancelled, r.transferred, r.waited, r.wait_seconds_sum,
-                             r.sla_met, r.service_timed, r.service_seconds_sum
-                      from analytics.hourly_rollups r where r.tenant_id = v_tenant
-                      union all
-                      select d.bucket_hour, d.branch_id, d.service_id, d.priority_class, d.channel, d.tickets,
-                             d.served, d.no_shows, d.cancelled, d.transferred, d.waited, d.wait_seconds_sum,
-                             d.sla_met, d.service_timed, d.service_seconds_sum
-                      from analytics.hourly_rollup_deltas d where d.tenant_id = v_tenant) k
-                where k.bucket_hour >= kpi.from_date and k.bucket_hour < kpi.to_date + 1
-                  and (kpi.branch_id is null or k.branch_id = kpi.branch_id)
-                  and (kpi.service_id is null or k.service_id = kpi.service_id)
-                  and (kpi.priority_class is null or k.priority_class = kpi.priority_class)
-                  and (kpi.channel is null or k.channel = kpi.channel)
-                group by 1, 2, 3) g
-          where g.tickets <> 0) s;
+    -- sums and percentiles of a KPI row side by side by grouping, not by a join (the planner, expecting one
+    -- row of each, would rescan one side per row of the other)
+    from (select u.period, u.branch_id, u.service_id, max(u.tickets) as tickets, max(u.served) as served,
+                 max(u.no_shows) as no_shows, max(u.cancelled) as cancelled, max(u.transferred) as transferred,
+                 max(u.waited) as waited, max(u.wait_sum) as wait_sum, max(u.sla_met) as sla_met,
+                 max(u.service_timed) as service_timed, max(u.service_sum) as service_sum,
+                 max(u.median_wait) as median_wait, max(u.p90_wait) as p90_wait
+          from (select s.*, null::double precision as median_wait, null::double precision as p90_wait from sums s
+                union all
+                select p.period, p.branch_id, p.service_id, null, null, null, null, null, null, null, null, null,
+                       null, p.pq[1], p.pq[2]
+                from percentiles p) u
+          group by 1, 2, 3) k
+    where k.tickets <> 0;
     return v_result;
 end
 $$;
 comment on function api.kpi(date, date, uuid, uuid, text, text, text) is
     'KPIs per bucket (hour/day/week/month in branch time), branch and service: tickets, served, no-shows, '
-    'cancelled, transferred, avg/median/p90 wait, avg service time, SLA met ratio. Analysts/admins: tenant; '
+    'cancelled, transferred, avg/median/p90 wait (median/p90 from wait histograms: within 5 percent + 1 s), avg '
+    'service time, SLA met ratio. Analysts/admins: tenant; '
     'supervisors: their branches. PT400 INVALID_RANGE/INVALID_GRANULARITY/INVALID_FILTER, PT404.';
 
 create or replace function api.kpi_tickets(

@@ -9,7 +9,8 @@
 --   missing value leaves the fact null.
 -- qms.tg_ticket_events__analytics(): AFTER INSERT FOR EACH ROW on qms.ticket_events. Upserts the ticket's
 --   facts row and appends the change of its rollup contribution to analytics.hourly_rollup_deltas (old
---   contribution negated, new one added, one row per rollup key whose sums moved; nothing when none did).
+--   contribution negated, new one added, one row per rollup key and wait bucket whose sums moved; nothing
+--   when none did).
 --   An event of a ticket without facts (issued before analytics existed) is skipped: worker.analytics_rebuild
 --   fills those. Security definer (the engine's roles may not write analytics). Locking: the facts row,
 --   which only events of the same ticket touch, and the writer already holds that ticket's row lock; the
@@ -92,14 +93,15 @@ begin
     end if;
     insert into analytics.hourly_rollup_deltas (tenant_id, branch_id, bucket_hour, service_id, priority_class,
         channel, counter_id, tickets, served, no_shows, cancelled, transferred, waited, wait_seconds_sum, sla_met,
-        service_timed, service_seconds_sum)
+        service_timed, service_seconds_sum, wait_bucket)
     select d.tenant_id, d.branch_id, d.bucket_hour, d.service_id, d.priority_class, d.channel, d.counter_id,
            sum(d.tickets), sum(d.served), sum(d.no_shows), sum(d.cancelled), sum(d.transferred), sum(d.waited),
-           sum(d.wait_seconds_sum), sum(d.sla_met), sum(d.service_timed), sum(d.service_seconds_sum)
+           sum(d.wait_seconds_sum), sum(d.sla_met), sum(d.service_timed), sum(d.service_seconds_sum), d.wait_bucket
     from (select o.* from qms.analytics_delta(v_old, -1) o where v_old.ticket_id is not null
           union all
           select n.* from qms.analytics_delta(v_new, 1) n) d
-    group by d.tenant_id, d.branch_id, d.bucket_hour, d.service_id, d.priority_class, d.channel, d.counter_id
+    group by d.tenant_id, d.branch_id, d.bucket_hour, d.service_id, d.priority_class, d.channel, d.counter_id,
+             d.wait_bucket
     having sum(d.tickets) <> 0 or sum(d.served) <> 0 or sum(d.no_shows) <> 0 or sum(d.cancelled) <> 0
         or sum(d.transferred) <> 0 or sum(d.waited) <> 0 or sum(d.wait_seconds_sum) <> 0 or sum(d.sla_met) <> 0
         or sum(d.service_timed) <> 0 or sum(d.service_seconds_sum) <> 0;

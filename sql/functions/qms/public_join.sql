@@ -4,15 +4,15 @@
 -- qms.public_branch(code) -> the branch row the code names (active tenant and branch), owner only.
 --   Errors: PT404 BRANCH_NOT_FOUND (malformed or unknown code, inactive tenant or branch).
 -- qms.public_branch_view(code): the join page: branch name, timezone, open now, the tenant's branding,
---   whether contact data may be left (the tenant's pii_policy.contacts), and the active services with
+--   whether contact data may be left (qms.tenant_keeps_contacts), and the active services with
 --   open now, waiting count and the estimated wait of a new regular ticket (qms.queue_estimate_of, the
 --   engine's one estimate). No ids but the services'. Security definer (the request carries no tenant).
 -- qms.public_join(code, service_id, contact, request_id): issue a web ticket as the anonymous customer:
 --   runs api.create_ticket (channel web, regular) with claims of that tenant and branch for the duration
 --   of the call, so every rule of ticket issue (hours, numbering, idempotency, the one writer) applies
 --   unchanged; the caller's claims are restored afterwards. Errors: PT404 BRANCH_NOT_FOUND,
---   PT404 SERVICE_NOT_FOUND (not an active service of that branch), PT400 CONTACT_NOT_ALLOWED (the
---   tenant does not keep contact data), and those of api.create_ticket (BRANCH_CLOSED, SERVICE_CLOSED,
+--   PT404 SERVICE_NOT_FOUND (not an active service of that branch), and those of api.create_ticket
+--   (CONTACT_NOT_ALLOWED when the tenant keeps no contact data, BRANCH_CLOSED, SERVICE_CLOSED,
 --   CONSENT_REQUIRED, INVALID_CONTACT, IDEMPOTENCY_KEY_REUSED). Locking: as api.create_ticket.
 create or replace function qms.public_branch(p_code text) returns qms.branches
     language plpgsql stable
@@ -54,7 +54,7 @@ begin
             'code', p_code, 'branch_name', v_branch.name, 'timezone', v_branch.timezone,
             'is_open', qms.is_open(v_branch.hours, v_branch.timezone),
             'tenant_name', t.name, 'branding', t.branding,
-            'contacts_allowed', coalesce((t.pii_policy ->> 'contacts')::boolean, false),
+            'contacts_allowed', qms.tenant_keeps_contacts(t.tenant_id),
             'services', coalesce((
                 select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                            'service_id', s.service_id, 'name', s.name, 'prefix', s.prefix,
@@ -92,12 +92,6 @@ begin
                    where s.tenant_id = v_branch.tenant_id and s.branch_id = v_branch.branch_id
                      and s.service_id = p_service_id and s.is_active) then
         perform qms.fail(404, 'SERVICE_NOT_FOUND', 'this branch has no such service', 'Pick a service from the list.');
-    end if;
-    if p_contact is not null and p_contact <> 'null'::jsonb and not exists (
-        select 1 from qms.tenants t
-        where t.tenant_id = v_branch.tenant_id and coalesce((t.pii_policy ->> 'contacts')::boolean, false)) then
-        perform qms.fail(400, 'CONTACT_NOT_ALLOWED', 'this organisation does not keep contact data',
-                         'Join without a phone number or e-mail; follow your ticket on its status page.');
     end if;
     perform pg_catalog.set_config('request.jwt.claims', pg_catalog.jsonb_build_object(
         'role', 'qms_anon', 'tenant_id', v_branch.tenant_id, 'sub', 'web',

@@ -89,3 +89,18 @@ $$;
 comment on function qms.open_service(uuid, uuid) is
     'The service to issue for (branch, area, prefix, timezone), open now: PT404 SERVICE_NOT_FOUND, '
     'PT409 BRANCH_CLOSED/SERVICE_CLOSED.';
+
+-- qms.tenant_keeps_contacts(tenant): whether the tenant lets customers leave a phone or an e-mail with a
+-- ticket (pii_policy.contacts; absent = false). The one rule of api.create_ticket (and so of api.join_queue)
+-- and of the join page's contacts_allowed. Reads qms.tenants as the caller (members of the tenant; the
+-- public join runs as the owner). Stable, no errors, no locks.
+create or replace function qms.tenant_keeps_contacts(p_tenant_id uuid) returns boolean
+    language plpgsql stable
+as $$
+begin
+    return coalesce((select (t.pii_policy ->> 'contacts')::boolean from qms.tenants t
+                     where t.tenant_id = p_tenant_id), false);
+end
+$$;
+comment on function qms.tenant_keeps_contacts(uuid) is
+    'Whether the tenant keeps customers'' contact data (pii_policy.contacts, default false).';

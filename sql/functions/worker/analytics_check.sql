@@ -33,6 +33,16 @@ begin
                sum(d.service_timed)::bigint, sum(d.service_seconds_sum)
         from recomputed_facts f cross join lateral qms.analytics_delta(f, 1) d
         group by d.branch_id, d.bucket_hour, d.service_id, d.priority_class, d.channel, d.counter_id
+    ), stored_service as (
+        select k.branch_id, k.grain, k.bucket, k.service_id, k.priority_class, k.channel, k.tickets, k.served,
+               k.no_shows, k.cancelled, k.transferred, k.waited, k.wait_seconds_sum, k.sla_met, k.service_timed,
+               k.service_seconds_sum, k.wait_hist
+        from analytics.service_kpis k where k.tenant_id = analytics_check.tenant_id
+    ), recomputed_service as (
+        select r.branch_id, r.grain, r.bucket, r.service_id, r.priority_class, r.channel, r.tickets, r.served,
+               r.no_shows, r.cancelled, r.transferred, r.waited, r.wait_seconds_sum, r.sla_met, r.service_timed,
+               r.service_seconds_sum, r.wait_hist
+        from qms.analytics_service_rollups_from_facts(analytics_check.tenant_id, true) r
     )
     select 'fact', 'stored', to_jsonb(x) from (select * from stored_facts except select * from recomputed_facts) x
     union all
@@ -42,7 +52,13 @@ begin
     from (select * from stored_rollups except select * from recomputed_rollups) x
     union all
     select 'rollup', 'recomputed', to_jsonb(x)
-    from (select * from recomputed_rollups except select * from stored_rollups) x;
+    from (select * from recomputed_rollups except select * from stored_rollups) x
+    union all
+    select 'service_rollup', 'stored', to_jsonb(x)
+    from (select * from stored_service except select * from recomputed_service) x
+    union all
+    select 'service_rollup', 'recomputed', to_jsonb(x)
+    from (select * from recomputed_service except select * from stored_service) x;
 end
 $$;
 comment on function worker.analytics_check(uuid) is

@@ -1,7 +1,8 @@
--- worker.analytics_rebuild(tenant_id): replace a tenant's analytics (facts, rollups, pending deltas) by the
---   recomputation from the raw tickets (qms.analytics_recompute_facts): the backfill for tickets issued
---   before analytics existed, and the repair after a branch changed its time zone. Returns the number of
---   tickets. Errors: PT403 FORBIDDEN (not qms_worker), PT400 TENANT_REQUIRED_ARG.
+-- worker.analytics_rebuild(tenant_id): replace a tenant's analytics (facts, hourly and service rollups, pending
+--   deltas) by the recomputation from the raw tickets (qms.analytics_recompute_facts; service rollups by
+--   qms.analytics_service_rollups_from_facts): the backfill for tickets issued before analytics existed,
+--   and the repair after a branch changed its time zone. Returns the number of tickets.
+--   Errors: PT403 FORBIDDEN (not qms_worker), PT400 TENANT_REQUIRED_ARG.
 -- Locking: share row exclusive on qms.ticket_events (qms.analytics_freeze_events) for the transaction (no event of any tenant is written
 --   meanwhile, so nothing is missed or counted twice); run it off-peak. Idempotent.
 create or replace function worker.analytics_rebuild(tenant_id uuid) returns integer
@@ -19,6 +20,7 @@ begin
     perform qms.analytics_freeze_events();
     delete from analytics.hourly_rollup_deltas d where d.tenant_id = analytics_rebuild.tenant_id;
     delete from analytics.hourly_rollups r where r.tenant_id = analytics_rebuild.tenant_id;
+    delete from analytics.service_rollups r where r.tenant_id = analytics_rebuild.tenant_id;
     delete from analytics.ticket_facts f where f.tenant_id = analytics_rebuild.tenant_id;
     insert into analytics.ticket_facts select * from qms.analytics_recompute_facts(analytics_rebuild.tenant_id);
     get diagnostics v_count = row_count;
@@ -31,6 +33,8 @@ begin
     from analytics.ticket_facts f cross join lateral qms.analytics_delta(f, 1) d
     where f.tenant_id = analytics_rebuild.tenant_id
     group by d.tenant_id, d.branch_id, d.bucket_hour, d.service_id, d.priority_class, d.channel, d.counter_id;
+    insert into analytics.service_rollups
+    select * from qms.analytics_service_rollups_from_facts(analytics_rebuild.tenant_id, false);
     return v_count;
 end
 $$;

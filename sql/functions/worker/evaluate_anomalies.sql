@@ -6,6 +6,12 @@
 --   the tickets first called in the last window_minutes, against threshold x sla_minutes x 60 (no tickets:
 --   no episode); no_show_spike = share of no-shows among the tickets ended in the window (fewer than
 --   min_tickets ended: no episode).
+--   Each raise and each clear is told live: one pg_notify on qms_events (the realtime channel the gateway
+--   fans out, ADR 0005) with an envelope {"v": 1, "type": "anomaly.raised" | "anomaly.cleared", "seq": null,
+--   "ts", "tenant_id", "branch_id", "payload": {alert_id, rule_id, service_id, kind, value, raised_at,
+--   cleared_at}} (qms.anomaly_alert_envelope), delivered at commit to the branch's topics: the live floor
+--   of its supervisors shows it (an envelope without seq is not a ticket event: the apps' event order is
+--   untouched).
 -- Errors: PT403 FORBIDDEN, PT400 INVALID_MAX_ROWS (1..10000).
 -- Concurrency: rules are locked `for update skip locked`, so two evaluators never judge the same rule at
 --   once, and the partial unique index on open alerts forbids a second open alert of a rule.
@@ -15,6 +21,7 @@ create or replace function worker.evaluate_anomalies(max_rules integer default 1
 as $$
 declare
     v_rule record;
+    v_alert qms.anomaly_alerts;
     v_value numeric;
     v_holds boolean;
     v_changed integer := 0;
@@ -60,13 +67,17 @@ begin
             if not found then
                 insert into qms.anomaly_alerts (tenant_id, rule_id, branch_id, service_id, kind, raised_value, last_value)
                 values (v_rule.tenant_id, v_rule.rule_id, v_rule.branch_id, v_rule.service_id, v_rule.kind, v_value,
-                        v_value);
+                        v_value)
+                returning * into v_alert;
+                perform pg_notify('qms_events', qms.anomaly_alert_envelope(v_alert, 'anomaly.raised')::text);
                 v_changed := v_changed + 1;
             end if;
         else
             update qms.anomaly_alerts a set cleared_at = now(), last_value = v_value
-            where a.tenant_id = v_rule.tenant_id and a.rule_id = v_rule.rule_id and a.cleared_at is null;
+            where a.tenant_id = v_rule.tenant_id and a.rule_id = v_rule.rule_id and a.cleared_at is null
+            returning * into v_alert;
             if found then
+                perform pg_notify('qms_events', qms.anomaly_alert_envelope(v_alert, 'anomaly.cleared')::text);
                 v_changed := v_changed + 1;
             end if;
         end if;

@@ -6,8 +6,12 @@
 --   still commit later: an event whose seq is lower but whose transaction commits later is never skipped;
 --   delivery simply stops before it until it commits (or rolls back).
 --   envelope = {"v":1, "type", "seq", "ts", "tenant_id", "branch_id",
---               "payload": {"service_id", "counter_id", "area_id", "ticket_id", "ticket_number", "status"}}
---   where status / area_id are the ticket's values as of that event (the latest change at or before it).
+--               "payload": {"service_id", "counter_id", "area_id", "display_area_id", "prev_display_area_id",
+--                           "ticket_id", "ticket_number", "status"}}
+--   where status / area_id are the ticket's values as of that event (the latest change at or before it);
+--   display_area_id = qms.display_area_id(counter, area) as of that event (the boards that show the ticket
+--   now) and prev_display_area_id the same as of the ticket's previous event (the boards that showed it:
+--   they need the event to drop the ticket); the gateway routes display topics by both.
 --   No PII: contact data is never in events. All tenants for a worker without a tenant claim (RLS).
 --   Call it first in a fresh READ COMMITTED transaction: the sample it takes needs an xid-less transaction.
 --   Errors: PT403 FORBIDDEN, PT400 INVALID_MAX_ROWS (not 1..10000), PT400 INVALID_SEQ (null or negative).
@@ -38,11 +42,9 @@ begin
             'v', 1, 'type', e.type, 'seq', e.seq, 'ts', e.created_at,
             'tenant_id', e.tenant_id, 'branch_id', e.branch_id,
             'payload', jsonb_build_object(
-                'service_id', e.service_id, 'counter_id', e.counter_id,
-                'area_id', (select x.payload -> 'changes' -> 'area_id' from qms.ticket_events x
-                            where x.tenant_id = e.tenant_id and x.ticket_id = e.ticket_id
-                              and x.ticket_seq <= e.ticket_seq and x.payload -> 'changes' ? 'area_id'
-                            order by x.ticket_seq desc limit 1),
+                'service_id', e.service_id, 'counter_id', e.counter_id, 'area_id', a.area_id,
+                'display_area_id', qms.display_area_id(e.tenant_id, e.counter_id, (a.area_id #>> '{}')::uuid),
+                'prev_display_area_id', qms.display_area_id(e.tenant_id, p.counter_id, (p.area_id #>> '{}')::uuid),
                 'ticket_id', e.ticket_id, 'ticket_number', t.ticket_number,
                 'status', (select x.payload -> 'changes' -> 'status' from qms.ticket_events x
                            where x.tenant_id = e.tenant_id and x.ticket_id = e.ticket_id
@@ -50,6 +52,25 @@ begin
                            order by x.ticket_seq desc limit 1)))
         from qms.ticket_events e
         left join qms.tickets t on t.tenant_id = e.tenant_id and t.ticket_id = e.ticket_id
+        cross join lateral (
+            select (select x.payload -> 'changes' -> 'area_id' from qms.ticket_events x
+                    where x.tenant_id = e.tenant_id and x.ticket_id = e.ticket_id
+                      and x.ticket_seq <= e.ticket_seq and x.payload -> 'changes' ? 'area_id'
+                    order by x.ticket_seq desc limit 1) as area_id) a
+        -- The ticket as of its previous event: looked up only when this event changed the counter or the
+        -- area (a call, a transfer, a return to the queue); otherwise it is this event's.
+        cross join lateral (
+            select case when e.payload -> 'changes' ? 'counter_id'
+                        then (select x.counter_id from qms.ticket_events x
+                              where x.tenant_id = e.tenant_id and x.ticket_id = e.ticket_id
+                                and x.ticket_seq = e.ticket_seq - 1)
+                        else e.counter_id end as counter_id,
+                   case when e.payload -> 'changes' ? 'area_id'
+                        then (select x.payload -> 'changes' -> 'area_id' from qms.ticket_events x
+                              where x.tenant_id = e.tenant_id and x.ticket_id = e.ticket_id
+                                and x.ticket_seq < e.ticket_seq and x.payload -> 'changes' ? 'area_id'
+                              order by x.ticket_seq desc limit 1)
+                        else a.area_id end as area_id) p
         where e.seq > relay_events.after_seq and e.seq <= v_bound
         order by e.seq
         limit relay_events.max_rows;

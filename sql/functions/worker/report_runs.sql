@@ -9,7 +9,8 @@
 --   whether a run was created.
 -- worker.claim_report_run(): the next run to send (pending and due, or sending with an expired lease: its
 --   worker died), locked `for update skip locked`, marked sending with a 5-minute lease and one more attempt;
---   with its schedule, as jsonb; null when none.
+--   with its schedule and the tenant's e-mail provider of the notification pipeline ({kind, config, secret}
+--   as worker.claim_notifications gives it, or null: the platform's QMS_SMTP_URL), as jsonb; null when none.
 -- worker.finish_report_run(tenant_id, run_id, error): sent (error null), else pending again after a backoff
 --   of 30 s x 2^attempts, or failed after 5 attempts (last error kept).
 create or replace function worker.claim_report_schedules(max_rows integer default 100)
@@ -79,7 +80,11 @@ begin
     returning * into v_run;
     select * into v_schedule from qms.report_schedules s
     where s.tenant_id = v_run.tenant_id and s.schedule_id = v_run.schedule_id;
-    return to_jsonb(v_run) || jsonb_build_object('schedule', to_jsonb(v_schedule));
+    return to_jsonb(v_run) || jsonb_build_object(
+        'schedule', to_jsonb(v_schedule),
+        'provider', (select jsonb_build_object('kind', pr.kind, 'config', pr.config, 'secret', pr.secret)
+                     from qms.notification_providers pr
+                     where pr.tenant_id = v_run.tenant_id and pr.channel = 'email'));
 end
 $$;
 comment on function worker.claim_report_run() is

@@ -1,5 +1,10 @@
 // Strings of the live floor (English), merged into the shared i18n tables by live.js.
 export default {
+  'live.alerts': "Alerts",
+  'live.alert_since': "since {time}",
+  'live.alert.waiting_over': "{service}: {value} waiting",
+  'live.alert.p90_wait_over_sla': "{service}: 90 % waited up to {value} (over the SLA)",
+  'live.alert.no_show_spike': "{service}: {value} no-shows",
   'live.title': "Live floor",
   'live.admin': "Admin console",
   'live.login_title': "Supervisor sign-in",

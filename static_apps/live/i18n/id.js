@@ -1,5 +1,10 @@
 // Strings of the live floor (Indonesian), merged into the shared i18n tables by live.js.
 export default {
+  'live.alerts': "Peringatan",
+  'live.alert_since': "sejak {time}",
+  'live.alert.waiting_over': "{service}: {value} menunggu",
+  'live.alert.p90_wait_over_sla': "{service}: 90 % menunggu hingga {value} (melebihi SLA)",
+  'live.alert.no_show_spike': "{service}: {value} tidak hadir",
   'live.title': "Lantai langsung",
   'live.admin': "Konsol admin",
   'live.login_title': "Masuk supervisor",
