@@ -6,6 +6,7 @@ begin;
 set search_path = tests, public;
 select plan(44);
 \ir _engine_fixture.sql
+select tests.keep_contacts(pg_temp.fx('ta'));
 create temp table tk (k text primary key, v jsonb not null);
 grant all on tk to public;
 create function pg_temp.tk(p_k text) returns jsonb language sql stable as $$ select v from pg_temp.tk where k = p_k $$;
