@@ -310,8 +310,13 @@ TEXT_SAMPLES = {
 }
 # Bearer handles that are uuids (the unsubscribe link's token): like a secret, a caller uses its own.
 OWN_UUIDS = frozenset({"token"})
-# Per-function text samples where the name alone is ambiguous (a notification channel is not a ticket channel).
-FN_TEXT_SAMPLES: dict[tuple[str, str], str] = {
+# Per-function samples where the name alone is ambiguous (a notification channel is not a ticket channel) or
+# the type's sample is no valid call (a push subscription has a shape).
+FN_TEXT_SAMPLES: dict[tuple[str, str], Any] = {
+    ("subscribe_public_push", "subscription"): {
+        "endpoint": "https://push.example.test/probe",
+        "keys": {"p256dh": "BA" + "A" * 85, "auth": "A" * 22},
+    },
     ("set_notification_provider", "channel"): "sms",
     ("set_notification_provider", "kind"): "log",
     ("create_notification_template", "channel"): "sms",

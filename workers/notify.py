@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -115,6 +116,10 @@ async def send_one(row: dict[str, Any], opts: Options) -> tuple[str, str | None,
                 raise
             provider = providers.provider_for(str(fallback["channel"]), fallback)
             kind = f"{provider.kind}(fallback)"
+            # The fallback channel's own address (an e-mail fallback goes to the e-mail, not the phone).
+            message = dataclasses.replace(
+                message, channel=str(fallback["channel"]), recipient=row.get("fallback_recipient")
+            )
             result = await asyncio.wait_for(provider.send(message), providers.SEND_TIMEOUT + 5)
         return "sent", None, result, kind
     except (providers.PermanentError, TemplateError) as exc:

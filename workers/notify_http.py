@@ -7,6 +7,7 @@ import asyncio
 import base64
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from jinja2.sandbox import SandboxedEnvironment
@@ -144,19 +145,54 @@ class NotApproved(PermanentError):
     """The event has no approved WhatsApp template: send through the fallback channel instead."""
 
 
+def vapid_key(private_key: str) -> Any:
+    """A ``py_vapid.Vapid`` from a stored private key: base64url of the raw 32-byte scalar (what
+    ``generate_vapid_keys`` and common tools print) or of its DER. Never a file path (pywebpush would read one
+    from disk). Raises PermanentError when the text is no P-256 private key."""
+    from py_vapid import Vapid
+
+    if not private_key or "/" in private_key or "-----" in private_key:
+        raise PermanentError("vapid_private_key must be the base64url private key")
+    try:
+        return Vapid.from_string(private_key=private_key)
+    except Exception as exc:  # py_vapid raises several kinds (binascii, ValueError, its own)
+        raise PermanentError(f"vapid_private_key is not a P-256 private key: {type(exc).__name__}") from exc
+
+
+def vapid_public_key(private_key: str) -> str:
+    """The application server key of a VAPID private key: base64url (no padding) of the 65-byte
+    uncompressed public point, the form ``PushManager.subscribe`` takes."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    point = vapid_key(private_key).public_key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    return base64.urlsafe_b64encode(point).decode().rstrip("=")
+
+
+def generate_vapid_keys() -> tuple[str, str]:
+    """A new VAPID key pair: (private key, public key), both base64url without padding."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    scalar = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value.to_bytes(32, "big")
+    private = base64.urlsafe_b64encode(scalar).decode().rstrip("=")
+    return private, vapid_public_key(private)
+
+
 class WebPushProvider:
     """Web Push with VAPID (pywebpush) to every subscription of the ticket's public page. secret:
-    ``{"vapid_private_key": …}``; config ``subject`` (``mailto:…``). 404/410 — and Apple's 403 — mean the
-    subscription is gone: it is reported for removal, not retried."""
+    ``{"vapid_private_key": …}`` (base64url); config ``subject`` (``mailto:…``) and ``vapid_public_key``
+    (what the status page subscribes with). The payload is JSON ``{title, body, tag, ticket_id,
+    event_type}`` for the page's service worker. 404/410 — and Apple's 403 — mean the subscription is gone:
+    it is reported for removal, not retried; other 4xx are permanent, 429/5xx and network errors transient."""
 
     kind = "webpush"
 
     def __init__(self, config: dict[str, Any], secret: dict[str, Any]):
         self.config = config
-        self.secret = secret
+        self.vapid = vapid_key(str(secret.get("vapid_private_key", "")))
 
     async def send(self, message: Message) -> SendResult:
         from pywebpush import WebPushException, webpush
+        from requests import RequestException
 
         if not message.push_subscriptions:
             raise PermanentError("the ticket has no push subscription")
@@ -165,6 +201,8 @@ class WebPushProvider:
                 "title": message.subject or message.variables.get("ticket_number", ""),
                 "body": message.text,
                 "tag": message.idempotency_key,
+                "ticket_id": message.ticket_id,
+                "event_type": message.event_type,
             }
         )
         gone: list[str] = []
@@ -176,7 +214,7 @@ class WebPushProvider:
                     webpush,
                     info,
                     payload,
-                    vapid_private_key=self.secret.get("vapid_private_key"),
+                    vapid_private_key=self.vapid,
                     vapid_claims={"sub": str(self.config.get("subject", "mailto:admin@localhost"))},
                     timeout=15,
                     headers={"Topic": message.idempotency_key[:32]},
@@ -184,11 +222,13 @@ class WebPushProvider:
                 sent += 1
             except WebPushException as exc:
                 status = exc.response.status_code if exc.response is not None else 0
-                apple = "push.apple.com" in sub["endpoint"]
+                apple = (urlsplit(sub["endpoint"]).hostname or "").endswith(".push.apple.com")
                 if status in (404, 410) or (status == 403 and apple):
                     gone.append(sub["endpoint"])
                     continue
                 raise _classify(status or 503, str(exc)) from exc
+            except RequestException as exc:  # no answer from the push service: it may answer later
+                raise TransientError(f"{type(exc).__name__}: {exc}") from exc
         if not sent:
             raise PermanentError("every push subscription of the ticket is gone")
         return SendResult(provider_message_id=None, gone_subscriptions=gone)

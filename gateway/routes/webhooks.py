@@ -11,7 +11,9 @@
   a draft (``subject``/``body_text``/``body_html`` sent along) replaces the read template's text, so the
   console previews what the admin types before it is saved as a version.
 * ``PUT /api/notification-providers/{channel}`` — admin: encrypt the credentials with ``QMS_SECRET_KEY`` and
-  store them with ``api.set_notification_provider``; they are never returned.
+  store them with ``api.set_notification_provider``; they are never returned. For ``webpush`` the VAPID
+  public key (``config.vapid_public_key``, what the status page subscribes with) is derived here from the
+  private key, so the two always match; ``{"vapid_private_key": "generate"}`` makes a new pair.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from gateway import auth
 from gateway.db import Database, RequestContext
 from gateway.errors import ApiError
 from gateway.routes.rpc import json_object, json_response
-from workers import notify_secrets
+from workers import notify_http, notify_secrets
+from workers.notify_providers import PermanentError
 from workers.notify_render import TemplateError, render
 
 router = APIRouter()
@@ -158,6 +161,8 @@ async def set_provider(channel: str, body: ProviderIn, request: Request) -> Resp
     """Store a channel's provider; ``credentials`` are encrypted here and never returned."""
     db: Database = request.app.state.db
     args: dict[str, Any] = {"channel": channel, "kind": body.kind, "config": body.config}
+    if body.kind == "webpush" and body.credentials is not None:
+        body.credentials, args["config"] = _vapid(body.credentials, body.config)
     if body.credentials is not None:
         try:
             args["secret"] = notify_secrets.encrypt(body.credentials)
@@ -167,3 +172,21 @@ async def set_provider(channel: str, body: ProviderIn, request: Request) -> Resp
             ) from exc
     _fn, text = await db.call(auth.request_context(request), "set_notification_provider", args)
     return json_response(text or "null")
+
+
+def _vapid(credentials: dict[str, Any], config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Web Push credentials and config: a generated pair for ``"generate"``, the public key derived from the
+    private one (400 INVALID_NOTIFICATION_PROVIDER when it is no P-256 key)."""
+    private = str(credentials.get("vapid_private_key", ""))
+    if private == "generate":
+        private, _public = notify_http.generate_vapid_keys()
+    try:
+        public = notify_http.vapid_public_key(private)
+    except PermanentError as exc:
+        raise ApiError(
+            400,
+            "INVALID_NOTIFICATION_PROVIDER",
+            str(exc),
+            hint='Send {"vapid_private_key": "<base64url key>"} or {"vapid_private_key": "generate"}.',
+        ) from exc
+    return {**credentials, "vapid_private_key": private}, {**config, "vapid_public_key": public}

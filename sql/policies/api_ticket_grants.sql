@@ -27,3 +27,11 @@ revoke all on function api.get_public_branch(text) from public;
 grant execute on function api.get_public_branch(text) to qms_anon;
 revoke all on function api.join_queue(text, uuid, jsonb, uuid) from public;
 grant execute on function api.join_queue(text, uuid, jsonb, uuid) to qms_anon;
+
+-- Web Push from the status page: the anonymous customer, through the ticket's secret.
+revoke all on function api.get_public_push_config(uuid, text) from public;
+grant execute on function api.get_public_push_config(uuid, text) to qms_anon;
+revoke all on function api.subscribe_public_push(uuid, text, jsonb, text) from public;
+grant execute on function api.subscribe_public_push(uuid, text, jsonb, text) to qms_anon;
+revoke all on function api.unsubscribe_public_push(uuid, text, text) from public;
+grant execute on function api.unsubscribe_public_push(uuid, text, text) to qms_anon;

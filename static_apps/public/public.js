@@ -1,7 +1,7 @@
 // The customer's status page, opened from the ticket's QR code: /apps/public/#t=<ticket_id>.<secret>; the
 // join page (/apps/public/#b=<join code>) is join.js, loaded only then. sw.js keeps the shell for offline use.
 // Anonymous (no token, no PII): api.get_public_ticket every 4 s while the ticket is active (every 15 s when the
-// page is in the background), api.cancel_public_ticket to cancel. The last answer is kept in localStorage, so
+// page is in the background), api.cancel_public_ticket to cancel; the Web Push opt-in is push.js. The last answer is kept in localStorage, so
 // a reload or a lost connection still shows the last known state, marked as such.
 import {createApi} from '../shared/api.js';
 import {initLang, t, translate, languagePicker, formatWait, formatTime} from '../shared/i18n.js';
@@ -11,7 +11,8 @@ var ACTIVE = {waiting: 1, held: 1, called: 1, serving: 1};
 var api = createApi({app: null});
 var $ = function (id) { return document.getElementById(id); };
 var ref = parseRef();
-var state = {ticket: null, fetchedAt: null, offline: false, timer: null, lastStatus: null, notFound: false};
+var state = {ticket: null, fetchedAt: null, offline: false, timer: null, lastStatus: null, notFound: false,
+  push: null};
 window.statusPage = state;
 
 function parseRef() {
@@ -57,6 +58,18 @@ function render() {
   if (called && state.lastStatus && state.lastStatus !== 'called' && navigator.vibrate) navigator.vibrate([300, 150, 300]);
   state.lastStatus = tk.status;
   if (!performance.getEntriesByName('qms-first-render').length) performance.mark('qms-first-render');
+  if (state.push && state.push.hide && !ACTIVE[tk.status]) state.push.hide();
+}
+
+// Web Push opt-in (push.js), offered once per page load when the browser can and the tenant does.
+function offerPush() {
+  if (state.push || !ACTIVE[state.ticket.status]) return;
+  if (!('serviceWorker' in navigator && 'PushManager' in window && 'Notification' in window)) return;
+  state.push = {};
+  api.read('get_public_push_config', ref).then(function (config) {
+    if (!config.available) return;
+    return import('./push.js').then(function (m) { state.push = m.startPush(api, ref, config); });
+  }).catch(function () { state.push = null; });
 }
 
 function accept(ticket) {
@@ -65,6 +78,7 @@ function accept(ticket) {
   state.offline = false;
   localStorage.setItem(storeKey(), JSON.stringify({ticket: ticket, fetched_at: state.fetchedAt}));
   render();
+  offerPush();
 }
 
 function refresh() {

@@ -1,5 +1,6 @@
 """Notification routes of the gateway: signed provider callbacks and inbound STOP, the unsubscribe link,
-template preview, provider credentials encrypted and never returned."""
+template preview, provider credentials encrypted and never returned, the webpush provider's derived public key
+and the status page's push subscription over /rpc."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import pytest
 
 from tests.engine_fixtures import connect_as
 from tests.gateway.gwkit import Gateway, Tenant, login, make_tenant, start_gateway, stop_gateway
-from workers import notify_secrets
+from tests.push_kit import Subscriber
+from workers import notify_http, notify_secrets
 
 SECRET = "hook-secret"
 KEY = "fernet-test-key"
@@ -173,3 +175,49 @@ def test_provider_credentials_are_encrypted_and_never_returned(gw: Gateway) -> N
     assert settings.json()["providers"][0]["secret_set"] is True
     r = admin.put("/api/notification-providers/sms", json={"kind": "smtp"})
     assert r.status_code == 400 and r.json()["code"] == "INVALID_NOTIFICATION_PROVIDER"
+
+
+def test_webpush_provider_key_is_derived_and_the_status_page_subscribes_over_rpc(gw: Gateway) -> None:
+    t = make_tenant(gw.db_url)
+    admin = gw.client(login(gw, t)["access_token"])
+    r = admin.put(
+        "/api/notification-providers/push",
+        json={
+            "kind": "webpush",
+            "config": {"subject": "mailto:ops@example.com"},
+            "credentials": {"vapid_private_key": "bad"},
+        },
+    )
+    assert r.status_code == 400 and r.json()["code"] == "INVALID_NOTIFICATION_PROVIDER", r.text
+    r = admin.put(
+        "/api/notification-providers/push",
+        json={
+            "kind": "webpush",
+            "config": {"subject": "mailto:ops@example.com"},
+            "credentials": {"vapid_private_key": "generate"},
+        },
+    )
+    assert r.status_code == 200, r.text
+    public = r.json()["config"]["vapid_public_key"]
+    ((stored,),) = t.sql("select secret from qms.notification_providers where tenant_id = %s", (t.tenant_id,))
+    private = notify_secrets.decrypt(stored, key=KEY)["vapid_private_key"]
+    assert notify_http.vapid_public_key(private) == public and private not in r.text, "the pair matches; private stays"
+    assert admin.post("/rpc/set_notification_settings", json={"enabled": True, "channels": ["push"]}).status_code == 200
+    service = admin.post("/rpc/create_service", json={"branch_id": t.branch_id, "name": "Teller", "prefix": "A"}).json()
+    ticket = admin.post("/rpc/create_ticket", json={"service_id": service["service_id"]}).json()
+    ref = {"ticket_id": ticket["ticket_id"], "secret": ticket["status_url"].split("#t=")[1].split(".")[1]}
+    anon = gw.client()
+    r = anon.get("/rpc/get_public_push_config", params=ref)
+    assert r.status_code == 200 and r.json() == {"available": True, "application_server_key": public}, r.text
+    sub = Subscriber("https://fcm.googleapis.com/fcm/send/gw").subscription()
+    r = anon.post("/rpc/subscribe_public_push", json={**ref, "subscription": sub, "language": "en"})
+    assert r.status_code == 200 and r.json() == {"subscribed": True, "subscriptions": 1}, r.text
+    r = anon.post("/rpc/subscribe_public_push", json={**ref, "subscription": {**sub, "endpoint": "http://x.example/"}})
+    assert r.status_code == 400 and r.json()["code"] == "INVALID_PUSH_SUBSCRIPTION", r.text
+    r = anon.post("/rpc/subscribe_public_push", json={**ref, "secret": "wrong", "subscription": sub})
+    assert r.status_code == 404 and r.json()["code"] == "TICKET_NOT_FOUND", r.text
+    r = anon.post("/rpc/unsubscribe_public_push", json={**ref, "endpoint": sub["endpoint"]})
+    assert r.status_code == 200 and r.json() == {"removed": True}, r.text
+    agent = gw.client(login(gw, t, "agent")["access_token"])
+    r = agent.post("/rpc/subscribe_public_push", json={**ref, "subscription": sub})
+    assert r.status_code == 403, "staff tokens do not subscribe: the function is the anonymous customer's"

@@ -101,7 +101,8 @@ comment on function api.set_notification_settings(boolean, text[], text[], integ
 --   provider of one channel of the tenant. secret is the Fernet token of the credentials (the gateway route
 --   PUT /api/notification-providers/{channel} encrypts them with QMS_SECRET_KEY; plain text is refused);
 --   a null secret keeps the stored one. The secret is never returned. Kinds per channel: email smtp|log,
---   sms http|log, whatsapp whatsapp|log, push webpush|log.
+--   sms http|log, whatsapp whatsapp|log, push webpush|log. A webpush config carries vapid_public_key (the
+--   route derives it from the private key; the status page subscribes with it) and subject (mailto:/https:).
 --   Errors: PT403 FORBIDDEN, PT401 TENANT_REQUIRED, PT400 INVALID_NOTIFICATION_PROVIDER.
 --   Idempotent. Audited (notification_provider.set, without the secret). Locking: the provider row.
 create or replace function api.set_notification_provider(channel text, kind text, config jsonb default '{}',
@@ -127,6 +128,17 @@ begin
                          'unknown channel or provider kind, a kind that does not serve the channel, or a bad config',
                          'email: smtp|log, sms: http|log, whatsapp: whatsapp|log, push: webpush|log; config an '
                          'object; credentials through PUT /api/notification-providers/{channel} (encrypted).');
+    end if;
+    -- Web Push: the status page subscribes with the VAPID public key (qms.push_application_server_key).
+    if set_notification_provider.kind = 'webpush'
+       and (pg_catalog.length(qms.base64url_decode(set_notification_provider.config ->> 'vapid_public_key'))
+                is distinct from 65
+            or coalesce(set_notification_provider.config ->> 'subject', 'mailto:') !~ '^(mailto:|https://)') then
+        perform qms.fail(400, 'INVALID_NOTIFICATION_PROVIDER',
+                         'a webpush provider needs config.vapid_public_key (base64url, 65 bytes) and a mailto: or '
+                         'https: subject',
+                         'Send credentials {"vapid_private_key": ...} to PUT /api/notification-providers/push: '
+                         'the route derives the public key.');
     end if;
     -- Two statements so the stored secret is never read (admins have no privilege on that column).
     insert into qms.notification_providers as p (tenant_id, channel, kind, config, secret)

@@ -4,15 +4,19 @@
 -- commit, so it sees the whole command (api.create_ticket stores the contact after the event).
 --
 -- qms.enqueue_notifications(tenant, ticket, event_seq, event_type, vars, record_skips)
---   One delivery per usable channel of the ticket's contact: email when the contact has an e-mail;
---   whatsapp (when on) else sms when it has a phone; push when the ticket has a push subscription.
+--   One delivery per usable channel of the ticket: email when its contact has an e-mail; whatsapp (when
+--   on) else sms when it has a phone; push when the ticket has a push subscription (its status page
+--   subscribed: docs/adr/0017-public-push-subscriptions.md), also without a contact row and after an
+--   e-mail unsubscribe (the subscription is its own, later opt-in). Contact channels go out in the
+--   contact's language, push in the language of the page that subscribed last.
 --   No delivery, and one qms.notification_skips row with the reason, when: the tenant's notifications are
---   off (NOTIFICATIONS_OFF), the event is not one it notifies (EVENT_OFF), the ticket has no contact
---   (NO_CONTACT), the customer unsubscribed (OPTED_OUT), none of the contact's channels is on
---   (CHANNEL_OFF), or every usable address is suppressed after STOP / a hard bounce (SUPPRESSED).
+--   off (NOTIFICATIONS_OFF), the event is not one it notifies (EVENT_OFF), the ticket has neither contact
+--   nor push subscription (NO_CONTACT), the customer unsubscribed and has no push subscription
+--   (OPTED_OUT), none of the usable channels is on (CHANNEL_OFF), or every usable address is suppressed
+--   after STOP / a hard bounce (SUPPRESSED).
 --   A tenant-wide reason (NOTIFICATIONS_OFF, EVENT_OFF) is recorded only for a ticket whose customer left
---   contact data (the settings say it for everyone else), so a tenant without notifications writes nothing
---   per event. record_skips = false (the "N ahead" check) records nothing: it runs on every queue move.
+--   contact data or a push subscription (the settings say it for everyone else), so a tenant without
+--   notifications writes nothing per event. record_skips = false (the "N ahead" check) records nothing: it runs on every queue move.
 --   ticket.created deliveries also carry the issue-time position and eta_minutes (qms.queue_estimate).
 --   Idempotent: deliveries are unique per (event_seq, ticket, channel), "ahead" once per ticket and channel.
 --   Wakes the sender with pg_notify('qms_notifications') when it made a delivery. No errors, no locks
@@ -39,22 +43,22 @@ declare
     v_channel text;
     v_count integer;
     v_has_contact boolean;
+    v_push_language text;
 begin
     -- Two primary-key reads; a skip is written only where a customer left contact data (or, with
     -- notifications on, where none was left): a tenant without notifications writes nothing per event.
     select * into v_settings from qms.notification_settings s where s.tenant_id = p_tenant_id;
     select * into v_contact from qms.ticket_contacts c where c.tenant_id = p_tenant_id and c.ticket_id = p_ticket_id;
     v_has_contact := found;
+    select p.language into v_push_language from qms.push_subscriptions p
+    where p.tenant_id = p_tenant_id and p.ticket_id = p_ticket_id
+    order by p.updated_at desc limit 1;
     if not coalesce(v_settings.enabled, false) then
         v_reason := 'NOTIFICATIONS_OFF';
     elsif not p_event_type = any (v_settings.events) then
         v_reason := 'EVENT_OFF';
     else
-        if not v_has_contact then
-            v_reason := 'NO_CONTACT';
-        elsif not v_contact.notify then
-            v_reason := 'OPTED_OUT';
-        else
+        if v_has_contact and v_contact.notify then
             if v_contact.email is not null then
                 v_candidates := v_candidates || 'email'::text;
             end if;
@@ -62,17 +66,21 @@ begin
                 v_candidates := v_candidates || case when 'whatsapp' = any (v_settings.channels) then 'whatsapp'
                                                      else 'sms' end;
             end if;
-            if exists (select 1 from qms.push_subscriptions p
-                       where p.tenant_id = p_tenant_id and p.ticket_id = p_ticket_id) then
-                v_candidates := v_candidates || 'push'::text;
-            end if;
+        end if;
+        if v_push_language is not null then
+            v_candidates := v_candidates || 'push'::text;
+        end if;
+        if cardinality(v_candidates) = 0 then
+            v_reason := case when v_has_contact then 'OPTED_OUT' else 'NO_CONTACT' end;
+        else
             v_candidates := array(select c from unnest(v_candidates) c where c = any (v_settings.channels));
             foreach v_channel in array v_candidates loop
                 continue when exists (
                     select 1 from qms.notification_suppressions x
                     where x.tenant_id = p_tenant_id and x.channel = v_channel
                       and x.address_hash = qms.contact_address_hash(
-                              case v_channel when 'email' then v_contact.email else v_contact.phone end));
+                              case v_channel when 'email' then v_contact.email
+                                             when 'push' then null else v_contact.phone end));
                 v_channels := v_channels || v_channel;
             end loop;
             v_reason := case when cardinality(v_candidates) = 0 then 'CHANNEL_OFF'
@@ -80,7 +88,7 @@ begin
         end if;
     end if;
     if v_reason is not null then
-        if p_record_skips and (v_has_contact or v_reason = 'NO_CONTACT') then
+        if p_record_skips and (v_has_contact or v_push_language is not null or v_reason = 'NO_CONTACT') then
             insert into qms.notification_skips (tenant_id, ticket_id, event_seq, event_type, reason)
             values (p_tenant_id, p_ticket_id, p_event_seq, p_event_type, v_reason);
         end if;
@@ -97,7 +105,8 @@ begin
     end if;
     insert into qms.notification_deliveries (tenant_id, ticket_id, event_seq, event_type, channel, language, vars,
                                              max_attempts)
-    select p_tenant_id, p_ticket_id, p_event_seq, p_event_type, c, v_contact.language, p_vars,
+    select p_tenant_id, p_ticket_id, p_event_seq, p_event_type, c,
+           case when c = 'push' then v_push_language else v_contact.language end, p_vars,
            v_settings.max_attempts
     from unnest(v_channels) c
     on conflict do nothing;

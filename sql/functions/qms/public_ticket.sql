@@ -8,8 +8,11 @@
 --   branch_timezone, position, estimated_wait_seconds, counter_name (once called), created_at, called_at,
 --   can_cancel, version (the ticket's event count: it grows with every change). No PII, no tenant, branch
 --   or service ids. Owner only (called by the definer functions below).
--- qms.public_ticket_view(ticket_id, secret): that view. PT404 TICKET_NOT_FOUND for an unknown ticket or a
---   wrong secret alike. Stable, no locks.
+-- qms.public_ticket_find(ticket_id, secret, lock): the one lookup of a ticket by its id and secret, shared
+--   by every function of the public page (this file, sql/functions/qms/public_push.sql). PT404
+--   TICKET_NOT_FOUND for an unknown ticket or a wrong secret alike. lock = true takes the row `for update`
+--   (a change of the ticket); false takes no lock. Owner only (called by the definer functions).
+-- qms.public_ticket_view(ticket_id, secret): that view. PT404 TICKET_NOT_FOUND. Stable, no locks.
 -- qms.public_ticket_cancel(ticket_id, secret, request_id): the customer cancels their ticket; allowed from
 --   the policy's cancel_from (qms.ticket_action_event, the rule of api.ticket_action); event ticket.cancelled
 --   with reason "customer" through qms.advance_ticket. Idempotency: a retry with the request_id of the
@@ -76,21 +79,41 @@ comment on function qms.public_ticket_json(qms.tickets) is
     'The public view of a ticket (no PII, no ids but the ticket''s); owner only.';
 revoke all on function qms.public_ticket_json(qms.tickets) from public;
 
+create or replace function qms.public_ticket_find(p_ticket_id uuid, p_secret text, p_lock boolean)
+    returns qms.tickets
+    language plpgsql
+    set search_path = ''
+as $$
+declare
+    v_ticket qms.tickets;
+    v_hash bytea := pg_catalog.sha256(pg_catalog.convert_to(p_secret, 'UTF8'));
+begin
+    if p_lock then
+        select * into v_ticket from qms.tickets t
+        where t.ticket_id = p_ticket_id and t.access_secret_hash = v_hash
+        for update;
+    else
+        select * into v_ticket from qms.tickets t
+        where t.ticket_id = p_ticket_id and t.access_secret_hash = v_hash;
+    end if;
+    if not found then
+        perform qms.fail(404, 'TICKET_NOT_FOUND', 'ticket not found',
+                         'Open the link printed on your ticket, or take a new ticket.');
+    end if;
+    return v_ticket;
+end
+$$;
+comment on function qms.public_ticket_find(uuid, text, boolean) is
+    'The ticket of a public page by id and secret (optionally locked for update); PT404 TICKET_NOT_FOUND.';
+revoke all on function qms.public_ticket_find(uuid, text, boolean) from public;
+
 create or replace function qms.public_ticket_view(p_ticket_id uuid, p_secret text) returns jsonb
     language plpgsql stable
     security definer
     set search_path = ''
 as $$
-declare
-    v_ticket qms.tickets;
 begin
-    select * into v_ticket from qms.tickets t
-    where t.ticket_id = p_ticket_id and t.access_secret_hash = pg_catalog.sha256(pg_catalog.convert_to(p_secret, 'UTF8'));
-    if not found then
-        perform qms.fail(404, 'TICKET_NOT_FOUND', 'ticket not found',
-                         'Open the link printed on your ticket, or take a new ticket.');
-    end if;
-    return qms.public_ticket_json(v_ticket);
+    return qms.public_ticket_json(qms.public_ticket_find(p_ticket_id, p_secret, false));
 end
 $$;
 comment on function qms.public_ticket_view(uuid, text) is
@@ -110,13 +133,7 @@ declare
     v_policy jsonb;
     v_event text;
 begin
-    select * into v_old from qms.tickets t
-    where t.ticket_id = p_ticket_id and t.access_secret_hash = pg_catalog.sha256(pg_catalog.convert_to(p_secret, 'UTF8'))
-    for update;
-    if not found then
-        perform qms.fail(404, 'TICKET_NOT_FOUND', 'ticket not found',
-                         'Open the link printed on your ticket, or take a new ticket.');
-    end if;
+    v_old := qms.public_ticket_find(p_ticket_id, p_secret, true);
     if p_request_id is not null and exists (
         select 1 from qms.ticket_events e
         where e.tenant_id = v_old.tenant_id and e.ticket_id = v_old.ticket_id and e.ticket_seq = v_old.event_count

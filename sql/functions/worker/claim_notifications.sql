@@ -12,7 +12,8 @@
 --    push_subscriptions [{endpoint, p256dh, auth}], vars {ticket_number, branch_name, service_name,
 --    counter_name, position, eta_minutes, status_url (ticket.created)}, template {template_id, version, subject, body_text, body_html}
 --    (the tenant's active version, else the shipped default), provider {kind, config, secret} or null,
---    fallback_provider (whatsapp only: the provider of the channel named by its config's "fallback")}.
+--    fallback_provider (whatsapp only: the provider of the channel named by its config's "fallback"),
+--    fallback_recipient (whatsapp only: the contact's address on that channel, e-mail or phone)}.
 -- Errors: PT403 FORBIDDEN (not qms_worker), PT400 INVALID_MAX_ROWS (1..1000), PT400 INVALID_LEASE (5..3600 s).
 -- Exactly once under concurrency: skip locked makes two senders take disjoint rows; a lease that runs out
 -- is the only way a delivery is taken again. Locking: the claimed rows, until commit (the caller commits
@@ -98,6 +99,10 @@ begin
             (select jsonb_build_object('kind', f.kind, 'config', f.config, 'secret', f.secret, 'channel', f.channel)
              from qms.notification_providers w
              join qms.notification_providers f on f.tenant_id = w.tenant_id and f.channel = w.config ->> 'fallback'
+             where w.tenant_id = c.tenant_id and w.channel = 'whatsapp') end,
+        'fallback_recipient', case when c.channel = 'whatsapp' then
+            (select case w.config ->> 'fallback' when 'email' then tc.email else tc.phone end
+             from qms.notification_providers w
              where w.tenant_id = c.tenant_id and w.channel = 'whatsapp') end)
     from claimed c
     join qms.tickets t on t.tenant_id = c.tenant_id and t.ticket_id = c.ticket_id

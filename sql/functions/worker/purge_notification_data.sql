@@ -4,6 +4,8 @@
 --     pii_policy.retention_days ago (0: as soon as the ticket ends) and have no delivery still to send (a
 --     no-show or cancel notice goes out first); a contact purged otherwise (by hand) leaves its queued
 --     deliveries without an address: they fail permanently, nothing is sent to a purged contact;
+--   * Web Push subscriptions of tickets that have ended and have no delivery still to send (the browser's
+--     endpoint is of no use once the ticket is over; docs/adr/0017-public-push-subscriptions.md);
 --   * the local mail sink's messages older than that retention;
 --   * finished deliveries (sent, delivered, permanent_failure, dead; their attempts go with them) and skip
 --     records older than keep_history (default 30 days): no contact data, kept for the admin's view.
@@ -41,6 +43,18 @@ begin
         for update of c2 skip locked);
     get diagnostics v_count = row_count;
     v_total := v_total + v_count;
+    delete from qms.push_subscriptions p
+    where (p.tenant_id, p.ticket_id, p.endpoint) in (
+        select p2.tenant_id, p2.ticket_id, p2.endpoint
+        from qms.push_subscriptions p2
+        join qms.tickets t on t.tenant_id = p2.tenant_id and t.ticket_id = p2.ticket_id
+        where t.status in ('done', 'no_show', 'cancelled')
+          and not exists (select 1 from qms.notification_deliveries d
+                          where d.tenant_id = p2.tenant_id and d.ticket_id = p2.ticket_id
+                            and d.status in ('queued', 'sending', 'temporary_failure'))
+        limit purge_notification_data.max_rows);
+    get diagnostics v_count = row_count;
+    v_total := v_total + v_count;
     delete from qms.mail_sink_messages m
     where (m.tenant_id, m.message_id) in (
         select m2.tenant_id, m2.message_id
@@ -68,5 +82,6 @@ begin
 end
 $$;
 comment on function worker.purge_notification_data(integer, interval) is
-    'Retention (qms_worker): contacts of tickets ended longer ago than the tenant''s retention_days, old sink '
+    'Retention (qms_worker): contacts of tickets ended longer ago than the tenant''s retention_days, push '
+    'subscriptions of ended tickets, old sink '
     'messages, finished deliveries and skips older than keep_history. PT400 INVALID_MAX_ROWS/INVALID_INTERVAL.';

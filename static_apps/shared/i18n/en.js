@@ -91,6 +91,11 @@ export default {
   'public.updated': 'Updated {time}',
   'public.not_found': 'Ticket not found. Check the link on your ticket.',
   'public.no_ticket': 'Open this page from the QR code on your ticket.',
+  'public.push_offer': 'Notify me on this device',
+  'public.push_on': 'Notifications are on for this device.',
+  'public.push_off': 'Turn off',
+  'public.push_denied': 'Notifications are blocked for this page in the browser settings.',
+  'public.push_failed': 'Could not turn notifications on. Try again.',
 
   // agent
   'agent.title': 'Counter console',

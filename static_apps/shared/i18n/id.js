@@ -91,6 +91,11 @@ export default {
   'public.updated': 'Diperbarui {time}',
   'public.not_found': 'Tiket tidak ditemukan. Periksa tautan dari tiket Anda.',
   'public.no_ticket': 'Buka halaman ini dari kode QR pada tiket Anda.',
+  'public.push_offer': 'Kabari saya di perangkat ini',
+  'public.push_on': 'Pemberitahuan aktif di perangkat ini.',
+  'public.push_off': 'Matikan',
+  'public.push_denied': 'Pemberitahuan untuk halaman ini diblokir di pengaturan browser.',
+  'public.push_failed': 'Pemberitahuan gagal diaktifkan. Coba lagi.',
 
   // agent
   'agent.title': 'Loket petugas',
