@@ -15,8 +15,8 @@ revoke all on function api.get_notification_settings() from public;
 grant execute on function api.get_notification_settings() to qms_admin, qms_supervisor;
 revoke all on function qms.provider_secret_channels() from public;
 grant execute on function qms.provider_secret_channels() to qms_admin;
-revoke all on function api.set_notification_settings(boolean, text[], text[], integer) from public;
-grant execute on function api.set_notification_settings(boolean, text[], text[], integer) to qms_admin;
+revoke all on function api.set_notification_settings(boolean, text[], text[], integer, jsonb) from public;
+grant execute on function api.set_notification_settings(boolean, text[], text[], integer, jsonb) to qms_admin;
 revoke all on function api.list_notification_deliveries(text, uuid, integer, text, timestamptz, timestamptz) from public;
 grant execute on function api.list_notification_deliveries(text, uuid, integer, text, timestamptz, timestamptz)
     to qms_admin, qms_supervisor;

@@ -4,7 +4,7 @@
 -- Deferred triggers fire at commit; a test transaction never commits, so pg_temp.flush() fires them.
 begin;
 set search_path = tests, public;
-select plan(38);
+select plan(45);
 \ir _engine_fixture.sql
 select tests.keep_contacts(pg_temp.fx('ta'));
 create function pg_temp.flush() returns void language plpgsql as $$
@@ -45,7 +45,7 @@ select is(tests.error_of($$ select api.set_notification_settings(events => '{tic
 select is(tests.error_of($$ select api.set_notification_settings(max_attempts => 0) $$),
           'PT400 INVALID_NOTIFICATION_SETTINGS', 'max_attempts out of range');
 select is(api.set_notification_settings(enabled => true, channels => '{email,sms}') - 'providers',
-          '{"enabled": true, "channels": ["email", "sms"], "max_attempts": 5,
+          '{"enabled": true, "channels": ["email", "sms"], "max_attempts": 5, "channel_events": {},
             "events": ["ticket.created", "ticket.called", "ticket.recalled", "ticket.ahead"]}'::jsonb,
           'an admin turns e-mail and SMS on; the default events stay');
 select is((select count(*)::int from audit.log where action = 'notification_settings.set'), 1, 'the change is audited');
@@ -66,6 +66,28 @@ select api.set_notification_settings(channels => '{email}');
 select tests.reset_role();
 select is(pg_temp.skips(pg_temp.issue('{"phone": "+62 811 000 222", "consent": true}', 'sb')), '{CHANNEL_OFF}',
           'phone only while SMS is off: reason CHANNEL_OFF');
+
+-- Per channel and event: channel_events narrows what a channel carries (here SMS: only the call).
+select pg_temp.as_admin();
+select is(tests.error_of($$ select api.set_notification_settings(channel_events => '["sms"]') $$),
+          'PT400 INVALID_NOTIFICATION_SETTINGS', 'channel_events must be an object');
+select is(tests.error_of($$ select api.set_notification_settings(channel_events => '{"fax": ["ticket.called"]}') $$),
+          'PT400 INVALID_NOTIFICATION_SETTINGS', 'channel_events: unknown channel');
+select is(tests.error_of($$ select api.set_notification_settings(channel_events => '{"sms": ["ticket.served"]}') $$),
+          'PT400 INVALID_NOTIFICATION_SETTINGS', 'channel_events: unknown event');
+select is(api.set_notification_settings(channels => '{email,sms}', channel_events => '{"sms": ["ticket.called"]}')
+          -> 'channel_events', '{"sms": ["ticket.called"]}'::jsonb, 'an admin lets SMS carry only the call');
+select tests.reset_role();
+select set_config('fx.t6', pg_temp.issue('{"email": "t6@example.com", "phone": "+62 811 000 666", "consent": true}', 'sb')::text, true);
+select is(pg_temp.deliveries(tests.fx('t6')), '{ticket.created/email/queued/en}',
+          'issue: e-mail only, SMS does not carry ticket.created');
+select is(pg_temp.skips(pg_temp.issue('{"phone": "+62 811 000 777", "consent": true}', 'sb')), '{CHANNEL_OFF}',
+          'phone only, and SMS is off for this event: reason CHANNEL_OFF');
+select is(qms.enqueue_notifications(pg_temp.fx('ta'), tests.fx('t6'), 999999, 'ticket.called', '{}', false), 2,
+          'the call goes out on both channels');
+select pg_temp.as_admin();
+select api.set_notification_settings(channels => '{email}', channel_events => '{}');
+select tests.reset_role();
 
 -- Unsubscribe link: the contact is opted out, later events are skipped.
 select is(tests.error_of($$ select api.unsubscribe_notifications(gen_random_uuid()) $$),

@@ -59,12 +59,13 @@ function renderSettings(pane, ctx) {
   return Promise.all([ctx.api.read('get_notification_settings'), ctx.api.read('list_notification_skips', { max_rows: 200 })]).then(function (r) {
     var s = r[0];
     var skips = r[1];
-    // What is sent, per event and channel: the tenant switch, the event and the channel must all be on.
+    // What is sent, per event and channel: the tenant switch, the event, the channel, and the channel carrying
+    // that event (channel_events; a channel without an entry carries every event) must all be on.
     pane.appendChild(el('h3', { text: t('notify.matrix') }));
     pane.appendChild(el('p', { class: 'muted small', text: t('notify.matrix_hint') }));
-    pane.appendChild(table(t('notify.matrix'), [{ label: t('notify.event'), value: function (e) { return t('notify.event.' + e); } }]
+    pane.appendChild(ctx.isAdmin ? matrixForm(s, ctx) : table(t('notify.matrix'), [{ label: t('notify.event'), value: function (e) { return t('notify.event.' + e); } }]
       .concat(CHANNELS.map(function (c) {
-        return { label: t('notify.channel.' + c), value: function (e) { return mark(s.enabled && s.events.indexOf(e) >= 0 && s.channels.indexOf(c) >= 0); } };
+        return { label: t('notify.channel.' + c), value: function (e) { return mark(s.enabled && s.events.indexOf(e) >= 0 && s.channels.indexOf(c) >= 0 && carries(s, c, e)); } };
       })), EVENTS));
     if (ctx.isAdmin) {
       pane.appendChild(form({ id: 'notify-settings', title: t('notify.settings'), fields: [
@@ -80,6 +81,48 @@ function renderSettings(pane, ctx) {
     }
     pane.appendChild(skipsBox(skips));
   });
+}
+
+function carries(s, c, e) {
+  var only = (s.channel_events || {})[c];
+  return !only || only.indexOf(e) >= 0;
+}
+
+// The admin's event x channel grid: a box per cell, saved as channel_events (a column with every box ticked
+// is left out: that channel carries every event). Cells whose event or channel is off are shown but disabled.
+function matrixForm(s, ctx) {
+  var boxes = {};
+  var status = el('p', { class: 'muted small', role: 'status' });
+  var head = el('tr', {}, [el('th', { scope: 'col', text: t('notify.event') })].concat(CHANNELS.map(function (c) {
+    return el('th', { scope: 'col', text: t('notify.channel.' + c) });
+  })));
+  var rows = EVENTS.map(function (e) {
+    return el('tr', {}, [el('th', { scope: 'row', text: t('notify.event.' + e) })].concat(CHANNELS.map(function (c) {
+      var live = s.enabled && s.events.indexOf(e) >= 0 && s.channels.indexOf(c) >= 0;
+      if (!live) {  // the event or the channel is off: nothing to choose here, the stored choice is kept
+        boxes[c + '|' + e] = { checked: carries(s, c, e) };
+        return el('td', { class: 'muted', 'data-label': t('notify.channel.' + c), title: t('notify.cell_off'), text: '–' });
+      }
+      var box = el('input', { type: 'checkbox', name: c + '|' + e, checked: carries(s, c, e),
+        'aria-label': t('notify.event.' + e) + ' / ' + t('notify.channel.' + c) });
+      boxes[c + '|' + e] = box;
+      return el('td', { 'data-label': t('notify.channel.' + c) }, [box]);
+    })));
+  });
+  var grid = el('table', { class: 'grid', id: 'notify-matrix', 'aria-label': t('notify.matrix') }, [el('thead', {}, [head]),
+    el('tbody', {}, rows)]);
+  var save = el('button', { type: 'button', class: 'btn', id: 'notify-matrix-save', text: t('admin.save'), on: { click: function () {
+    var channelEvents = {};
+    CHANNELS.forEach(function (c) {
+      var on = EVENTS.filter(function (e) { return boxes[c + '|' + e].checked; });
+      if (on.length < EVENTS.length) channelEvents[c] = on;
+    });
+    status.textContent = '';
+    ctx.api.read('set_notification_settings', { channel_events: channelEvents }).then(function () {
+      status.textContent = t('admin.saved');
+    }, function (err) { status.textContent = errorText(err); });
+  } } });
+  return el('div', { class: 'sub' }, [el('div', { class: 'table-scroll' }, [grid]), save, status]);
 }
 
 function skipsBox(skips) {

@@ -103,17 +103,25 @@ def test_admin_runs_the_notification_screens(page: Page, floor: Floor, mail_sink
 
     # Switchboard: what is sent per event and channel; in-page validation, then a save.
     expect(page.locator("table.grid").first).to_contain_text("Called to a counter")
-    called_row = page.locator("tr", has_text="Called to a counter").first
-    expect(called_row.locator("td").nth(1)).to_have_text("On")
-    expect(called_row.locator("td").nth(2)).to_have_text("Off")
+    matrix = page.locator("#notify-matrix")
+    expect(matrix.get_by_label("Called to a counter / E-mail")).to_be_checked()
+    expect(matrix.get_by_label("Called to a counter / SMS")).to_have_count(0)  # SMS is off: no box to tick
+    settings = page.locator("#notify-settings")
     page.fill("#notify-settings-max_attempts", "25")
-    page.get_by_role("button", name="Save").click()
+    settings.get_by_role("button", name="Save").click()
     expect(page.locator("#notify-settings-max_attempts-error")).to_contain_text("1")
     page.fill("#notify-settings-max_attempts", "4")
     page.locator("#notify-settings-channels").get_by_label("SMS").check()
-    page.get_by_role("button", name="Save").click()
-    expect(page.locator("tr", has_text="Called to a counter").first.locator("td").nth(2)).to_have_text("On")
+    settings.get_by_role("button", name="Save").click()
+    expect(matrix.get_by_label("Called to a counter / SMS")).to_be_checked()
     assert floor.rpc("get_notification_settings")["max_attempts"] == 4
+    # Per channel and event: SMS stops carrying the issue notice; saved as channel_events.
+    matrix.get_by_label("Ticket taken / SMS").uncheck()
+    page.locator("#notify-matrix-save").click()
+    expect(page.locator("#notify-pane [role=status]").first).to_have_text("Saved.")
+    assert floor.rpc("get_notification_settings")["channel_events"] == {
+        "sms": ["ticket.called", "ticket.recalled", "ticket.ahead", "ticket.no_show", "ticket.cancelled"]
+    }
     screenshots(page, "admin-notify-settings")
 
     # Provider credentials: written, encrypted, never sent back.

@@ -1,10 +1,10 @@
 -- Notification settings of the caller's tenant (docs/adr/0012-notification-outbox.md).
 --
--- api.get_notification_settings() -> {enabled, channels, events, max_attempts, providers}: admins and
+-- api.get_notification_settings() -> {enabled, channels, events, channel_events, max_attempts, providers}: admins and
 --   supervisors; the defaults (off) when never set. providers ([{channel, kind, config, secret_set}]) for
 --   admins only; provider secrets are never returned, only whether one is stored (secret_set, through
 --   qms.provider_secret_channels). Errors: PT403 FORBIDDEN, PT401 TENANT_REQUIRED. Read-only.
--- api.set_notification_settings(enabled, channels, events, max_attempts) -> same as get: admin; a null
+-- api.set_notification_settings(enabled, channels, events, max_attempts, channel_events) -> same as get: admin; a null
 --   argument keeps the stored value. Errors: PT403 FORBIDDEN, PT401 TENANT_REQUIRED,
 --   PT400 INVALID_NOTIFICATION_SETTINGS (unknown channel or event, max_attempts outside 1..20).
 --   Idempotent. Audited (notification_settings.set). Locking: the tenant's settings row.
@@ -39,10 +39,11 @@ begin
     select * into v_row from qms.notification_settings s where s.tenant_id = v_tenant;
     if not found then
         v_row := row(v_tenant, false, '{email}', '{ticket.created,ticket.called,ticket.recalled,ticket.ahead}', 5,
-                     null)::qms.notification_settings;
+                     null, '{}')::qms.notification_settings;
     end if;
     v_out := jsonb_build_object('enabled', v_row.enabled, 'channels', to_jsonb(v_row.channels),
-                                'events', to_jsonb(v_row.events), 'max_attempts', v_row.max_attempts);
+                                'events', to_jsonb(v_row.events), 'channel_events', v_row.channel_events,
+                                'max_attempts', v_row.max_attempts);
     if current_user = 'qms_admin' then
         v_out := v_out || jsonb_build_object('providers',
             (select coalesce(jsonb_agg(jsonb_build_object('channel', p.channel, 'kind', p.kind, 'config', p.config,
@@ -57,7 +58,8 @@ comment on function api.get_notification_settings() is
     'The tenant''s notification settings (admin, supervisor; providers for admins, with secret_set but never the secret).';
 
 create or replace function api.set_notification_settings(enabled boolean default null, channels text[] default null,
-                                                         events text[] default null, max_attempts integer default null)
+                                                         events text[] default null, max_attempts integer default null,
+                                                         channel_events jsonb default null)
     returns jsonb
     language plpgsql
     security invoker
@@ -74,10 +76,21 @@ begin
        or not coalesce(set_notification_settings.events, '{}')
               <@ array['ticket.created', 'ticket.called', 'ticket.recalled', 'ticket.ahead', 'ticket.no_show',
                        'ticket.cancelled']
-       or set_notification_settings.max_attempts not between 1 and 20 then
+       or set_notification_settings.max_attempts not between 1 and 20
+       or (set_notification_settings.channel_events is not null
+           and (jsonb_typeof(set_notification_settings.channel_events) <> 'object'
+                or exists (select 1 from jsonb_each(set_notification_settings.channel_events) e
+                           where not e.key = any (array['email', 'sms', 'whatsapp', 'push'])
+                              or jsonb_typeof(e.value) <> 'array'
+                              or exists (select 1 from jsonb_array_elements(e.value) v
+                                         where jsonb_typeof(v) <> 'string'
+                                            or not (v #>> '{}') = any (array['ticket.created', 'ticket.called',
+                                                'ticket.recalled', 'ticket.ahead', 'ticket.no_show',
+                                                'ticket.cancelled']))))) then
         perform qms.fail(400, 'INVALID_NOTIFICATION_SETTINGS', 'unknown channel or event, or max_attempts out of range',
                          'Channels: email, sms, whatsapp, push; events: ticket.created, ticket.called, '
-                         'ticket.recalled, ticket.ahead, ticket.no_show, ticket.cancelled; max_attempts 1..20.');
+                         'ticket.recalled, ticket.ahead, ticket.no_show, ticket.cancelled; max_attempts 1..20; '
+                         'channel_events: {"sms": ["ticket.called"]}.');
     end if;
     insert into qms.notification_settings (tenant_id) values (v_tenant) on conflict do nothing;
     select * into strict v_before from qms.notification_settings s where s.tenant_id = v_tenant for update;
@@ -86,6 +99,7 @@ begin
            channels = coalesce(set_notification_settings.channels, s.channels),
            events = coalesce(set_notification_settings.events, s.events),
            max_attempts = coalesce(set_notification_settings.max_attempts, s.max_attempts),
+           channel_events = coalesce(set_notification_settings.channel_events, s.channel_events),
            updated_at = now()
      where s.tenant_id = v_tenant
     returning * into v_after;
@@ -94,8 +108,9 @@ begin
     return api.get_notification_settings();
 end
 $$;
-comment on function api.set_notification_settings(boolean, text[], text[], integer) is
-    'Change the tenant''s notification settings (admin; null keeps a value). PT400 INVALID_NOTIFICATION_SETTINGS.';
+comment on function api.set_notification_settings(boolean, text[], text[], integer, jsonb) is
+    'Change the tenant''s notification settings (admin; null keeps a value; channel_events {channel: [events]} '
+    'narrows the events of a channel). PT400 INVALID_NOTIFICATION_SETTINGS.';
 
 -- api.set_notification_provider(channel, kind, config, secret) -> {channel, kind, config}: admin; the
 --   provider of one channel of the tenant. secret is the Fernet token of the credentials (the gateway route

@@ -12,7 +12,7 @@
 --   No delivery, and one qms.notification_skips row with the reason, when: the tenant's notifications are
 --   off (NOTIFICATIONS_OFF), the event is not one it notifies (EVENT_OFF), the ticket has neither contact
 --   nor push subscription (NO_CONTACT), the customer unsubscribed and has no push subscription
---   (OPTED_OUT), none of the usable channels is on (CHANNEL_OFF), or every usable address is suppressed
+--   (OPTED_OUT), none of the usable channels is on for the event (channels, channel_events: CHANNEL_OFF), or every usable address is suppressed
 --   after STOP / a hard bounce (SUPPRESSED).
 --   A tenant-wide reason (NOTIFICATIONS_OFF, EVENT_OFF) is recorded only for a ticket whose customer left
 --   contact data or a push subscription (the settings say it for everyone else), so a tenant without
@@ -73,7 +73,10 @@ begin
         if cardinality(v_candidates) = 0 then
             v_reason := case when v_has_contact then 'OPTED_OUT' else 'NO_CONTACT' end;
         else
-            v_candidates := array(select c from unnest(v_candidates) c where c = any (v_settings.channels));
+            v_candidates := array(select c from unnest(v_candidates) c
+                                  where c = any (v_settings.channels)
+                                    and (not v_settings.channel_events ? c
+                                         or v_settings.channel_events -> c ? p_event_type));
             foreach v_channel in array v_candidates loop
                 continue when exists (
                     select 1 from qms.notification_suppressions x
