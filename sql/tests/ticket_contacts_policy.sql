@@ -2,7 +2,7 @@
 -- reason key of api.join_queue) unless the tenant's pii_policy.contacts is true; the refusal writes nothing.
 begin;
 set search_path = tests, public;
-select plan(12);
+select plan(13);
 \ir _engine_fixture.sql
 
 -- Tenant A keeps no contact data (pii_policy without "contacts", the default).
@@ -44,7 +44,10 @@ select lives_ok(format('select api.create_ticket(%L, contact => %L)', pg_temp.fx
 select tests.reset_role();
 select is((select count(*)::int from qms.ticket_contacts where tenant_id = pg_temp.fx('ta')), 1, 'and stored');
 
--- Turned off again: refused again (explicit false).
+-- Turned off again: refused again (explicit false); a retry of a ticket issued before still replays.
+select pg_temp.as_agent();
+select set_config('fx.replayed', api.create_ticket(pg_temp.fx('sa'), request_id => '00000000-0000-4000-8000-00000000c0de',
+                  contact => '{"phone": "+62811111115", "consent": true}') ->> 'ticket_id', true);
 select pg_temp.as_admin();
 select is(api.update_tenant(pii_policy => '{"contacts": false}') -> 'pii_policy' -> 'contacts', 'false'::jsonb,
           'the admin turns contacts off');
@@ -52,6 +55,9 @@ select pg_temp.as_agent();
 select is(tests.error_of(format('select api.create_ticket(%L, contact => %L)', pg_temp.fx('sa'),
                                 '{"phone": "+62811111114", "consent": true}')),
           'PT400 CONTACT_NOT_ALLOWED', 'contacts: false refuses again');
+select is(api.create_ticket(pg_temp.fx('sa'), request_id => '00000000-0000-4000-8000-00000000c0de',
+                           contact => '{"phone": "+62811111115", "consent": true}') ->> 'ticket_id',
+          current_setting('fx.replayed'), 'the retry of a ticket issued while contacts were on replays its answer');
 
 select * from finish();
 rollback;

@@ -53,11 +53,6 @@ begin
                          'Send it only from a kiosk (channel kiosk), as PREFIX-NNN.');
     end if;
     v_tenant := qms.require_tenant();
-    if create_ticket.contact is not null and create_ticket.contact <> 'null'::jsonb
-       and not qms.tenant_keeps_contacts(v_tenant) then
-        perform qms.fail(400, 'CONTACT_NOT_ALLOWED', 'this organisation does not keep contact data',
-                         'Issue the ticket without a phone number or e-mail; the customer follows it on its status page.');
-    end if;
     v_replay := qms.idempotency_begin(create_ticket.request_id, 'create_ticket', jsonb_build_object(
         'service_id', create_ticket.service_id, 'channel', create_ticket.channel,
         'priority_class', create_ticket.priority_class, 'contact', create_ticket.contact)
@@ -65,6 +60,12 @@ begin
                 else jsonb_build_object('offline_number', create_ticket.offline_number) end);
     if v_replay is not null then
         return v_replay;
+    end if;
+    -- After the replay: a retry of a ticket already issued gets its answer even if the policy changed since.
+    if create_ticket.contact is not null and create_ticket.contact <> 'null'::jsonb
+       and not qms.tenant_keeps_contacts(v_tenant) then
+        perform qms.fail(400, 'CONTACT_NOT_ALLOWED', 'this organisation does not keep contact data',
+                         'Issue the ticket without a phone number or e-mail; the customer follows it on its status page.');
     end if;
     select * into v_service from qms.open_service(v_tenant, create_ticket.service_id);
 
