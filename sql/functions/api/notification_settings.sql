@@ -69,24 +69,23 @@ declare
     v_tenant uuid;
     v_before qms.notification_settings;
     v_after qms.notification_settings;
+    c_channels constant text[] := array['email', 'sms', 'whatsapp', 'push'];
+    c_events constant text[] := array['ticket.created', 'ticket.called', 'ticket.recalled', 'ticket.ahead',
+                                      'ticket.no_show', 'ticket.cancelled'];
 begin
     perform qms.require_role('qms_admin');
     v_tenant := qms.require_tenant();
-    if not coalesce(set_notification_settings.channels, '{}') <@ array['email', 'sms', 'whatsapp', 'push']
-       or not coalesce(set_notification_settings.events, '{}')
-              <@ array['ticket.created', 'ticket.called', 'ticket.recalled', 'ticket.ahead', 'ticket.no_show',
-                       'ticket.cancelled']
+    if not coalesce(set_notification_settings.channels, '{}') <@ c_channels
+       or not coalesce(set_notification_settings.events, '{}') <@ c_events
        or set_notification_settings.max_attempts not between 1 and 20
        or (set_notification_settings.channel_events is not null
            and (jsonb_typeof(set_notification_settings.channel_events) <> 'object'
                 or exists (select 1 from jsonb_each(set_notification_settings.channel_events) e
-                           where not e.key = any (array['email', 'sms', 'whatsapp', 'push'])
+                           where not e.key = any (c_channels)
                               or jsonb_typeof(e.value) <> 'array'
                               or exists (select 1 from jsonb_array_elements(e.value) v
                                          where jsonb_typeof(v) <> 'string'
-                                            or not (v #>> '{}') = any (array['ticket.created', 'ticket.called',
-                                                'ticket.recalled', 'ticket.ahead', 'ticket.no_show',
-                                                'ticket.cancelled']))))) then
+                                            or not (v #>> '{}') = any (c_events))))) then
         perform qms.fail(400, 'INVALID_NOTIFICATION_SETTINGS', 'unknown channel or event, or max_attempts out of range',
                          'Channels: email, sms, whatsapp, push; events: ticket.created, ticket.called, '
                          'ticket.recalled, ticket.ahead, ticket.no_show, ticket.cancelled; max_attempts 1..20; '
