@@ -14,6 +14,9 @@ var WAITING_ACTIONS = ['hold', 'transfer', 'cancel'];
 var HELD_ACTIONS = ['unhold', 'cancel'];
 var SUPERVISORS = ['qms_supervisor', 'qms_admin'];
 var REFRESH_DELAY = 80;
+// After a command's answer the buttons of the next state appear where the pressed one was. They stay
+// disabled for the double-click time, so the second click of a double click on "call next" never recalls.
+var SETTLE_MS = 400;
 
 var $ = function (id) { return document.getElementById(id); };
 var c = null;        // {api, branch, counter, claims}
@@ -22,6 +25,8 @@ var services = [];   // list_services of the branch (names, SLA)
 var allCounters = [];
 var active = null;   // the counter's active ticket (called / serving)
 var busy = false;
+var settling = false; // the buttons just rendered after a command's answer are not yet clickable
+var settleTimer = null;
 var rt = null;
 var refreshTimer = null;
 var tickTimer = null;
@@ -67,6 +72,8 @@ export function closeConsole() {
   rt = null;
   clearInterval(tickTimer);
   clearTimeout(refreshTimer);
+  clearTimeout(settleTimer);
+  settling = false;
   closeTransfer();
   c = null;
 }
@@ -200,7 +207,7 @@ function plainButton(key, cls, onClick) {
   b.className = cls;
   b.textContent = t('agent.' + key);
   b.setAttribute('data-action', key);
-  b.disabled = busy;
+  b.disabled = busy || settling;
   b.addEventListener('click', function () { onClick(b); });
   return b;
 }
@@ -246,6 +253,12 @@ function run(key, fn, requestId) {
 }
 
 function afterCommand(key, res) {
+  settling = true;
+  clearTimeout(settleTimer);
+  settleTimer = setTimeout(function () {
+    settling = false;
+    if (!busy) setDisabled(false);
+  }, SETTLE_MS);
   if (key === 'call_next') {
     if (!res.ticket) showInfo(t('agent.' + res.reason));
     else active = res.ticket;
