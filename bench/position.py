@@ -4,7 +4,8 @@
     uv run python -m bench.position --depths 10,1000
 
 For each depth one fresh service of one throwaway cluster is filled to that many waiting tickets through
-``api.create_ticket`` (vacuumed between batches, as a live table is by autovacuum). Then, each call its own
+``api.create_ticket`` (vacuumed between batches, as a live table is by autovacuum, and with the queue ledger
+folded after each batch, as the worker's ``queue_fold`` job does every second). Then, each call its own
 transaction as the gateway runs it, and metered like bench.cpu (the server process's CPU per call):
 ``api.get_ticket`` and ``api.get_public_ticket`` of the last ticket (position = depth, the longest count) and
 ``api.create_ticket`` of one more ticket at the tail. ``bench.run`` calls :func:`measure` and reports the
@@ -34,7 +35,8 @@ CREATES = 100
 
 
 def fill(url: str, claims: dict[str, Any], service_id: str, n: int) -> None:
-    """``n`` waiting tickets through api.create_ticket, 250 per transaction, vacuumed between batches."""
+    """``n`` waiting tickets through api.create_ticket, 250 per transaction; after each batch the queue ledger
+    is folded (worker.queue_fold, as the worker) and the tickets table vacuumed."""
     with psycopg.connect(url, autocommit=True) as conn, psycopg.connect(url, autocommit=True) as owner:
         made = 0
         while made < n:
@@ -49,6 +51,12 @@ def fill(url: str, claims: dict[str, Any], service_id: str, n: int) -> None:
                     (service_id, k),
                 )
             made += k
+            with owner.transaction():
+                owner.execute(
+                    "select set_config('role', 'qms_worker', true), set_config('request.jwt.claims', %s, true)",
+                    (json.dumps({"role": "qms_worker", "sub": "bench-fold"}),),
+                )
+                owner.execute("select worker.queue_fold(max_rows => 100000)")
             owner.execute("vacuum (analyze) qms.tickets")
 
 

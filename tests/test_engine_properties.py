@@ -1,6 +1,7 @@
 """Stateful property test of the queue engine: random sequences of ticket commands, valid and invalid,
 against a model kept in Python. After every step the tickets table, the event log (rehydrate + hash
-chain) and the one-active-ticket-per-counter rule must agree with the model."""
+chain), the one-active-ticket-per-counter rule and every waiting ticket's position (ledger and bucket
+counts, folded at random moments) must agree with the model."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any, ClassVar
 
 import psycopg
 import pytest
-from engine_fixtures import ADMIN, AGENT, Seed, connect_as, make_claims, seed_branch
+from engine_fixtures import ADMIN, AGENT, WORKER, Seed, connect_as, make_claims, seed_branch
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
@@ -50,6 +51,11 @@ select t.ticket_id::text, t.status::text, t.service_id::text, t.counter_id::text
            as events
 from qms.tickets t where t.tenant_id = %s order by t.ticket_id
 """
+# Each waiting ticket's position as the api reports it (qms.ticket_json, as in api.get_ticket).
+POSITIONS_SQL = """
+select t.ticket_id::text, (qms.ticket_json(t) ->> 'position')::integer as position
+from qms.tickets t where t.status = 'waiting'
+"""
 CHECK_SQL = """
 select t.ticket_id::text, t.status::text, t.service_id::text, t.counter_id::text, t.returned,
        t.priority_class, t.ticket_number,
@@ -82,12 +88,14 @@ class EngineMachine(RuleBasedStateMachine):
             str(self.seed.counter_ids[2]): {str(s) for s in self.seed.service_ids},
         }
         self.conn = connect_as(self.url, AGENT, self.seed.claims(sub="agent-prop"))
+        self.worker = connect_as(self.url, WORKER, make_claims(WORKER, self.seed.tenant_id, sub="fold-prop"))
         self.owner = psycopg.connect(self.url, autocommit=True, row_factory=dict_row)
         # model: ticket id -> {"status", "service", "counter"}
         self.tickets: dict[str, dict[str, Any]] = {}
 
     def teardown(self) -> None:
         self.conn.close()
+        self.worker.close()
         self.owner.close()
 
     # -- helpers ----------------------------------------------------------------------------------
@@ -111,10 +119,12 @@ class EngineMachine(RuleBasedStateMachine):
         return tid, self.tickets[tid]
 
     # -- rules ------------------------------------------------------------------------------------
-    @rule(service=st.integers(0, 1))
-    def create(self, service: int) -> None:
+    @rule(service=st.integers(0, 1), priority=st.sampled_from(["regular", "regular", "priority", "vip"]))
+    def create(self, service: int, priority: str) -> None:
         sid = str(self.seed.service_ids[service])
-        row = self.conn.execute("select api.create_ticket(service_id => %s) as t", (sid,)).fetchone()
+        row = self.conn.execute(
+            "select api.create_ticket(service_id => %s, priority_class => %s) as t", (sid, priority)
+        ).fetchone()
         assert row is not None
         ticket = row["t"]
         assert ticket["status"] == "waiting" and ticket["service_id"] == sid
@@ -202,6 +212,12 @@ class EngineMachine(RuleBasedStateMachine):
             "select api.ticket_action(ticket_id => %s, action => %s, counter_id => %s)", (tid, action, wrong)
         )
 
+    @rule()
+    def fold(self) -> None:
+        """The worker folds the queue ledger into bucket counts; positions must not move."""
+        row = self.worker.execute("select worker.queue_fold() as n").fetchone()
+        assert row is not None and row["n"] >= 0
+
     @rule(action=st.sampled_from(sorted(VALID_FROM)), unknown_ticket=st.booleans())
     def bad_input(self, action: str, unknown_ticket: bool) -> None:
         """An unknown ticket (PT404) or an unknown action (PT400) changes nothing."""
@@ -235,6 +251,23 @@ class EngineMachine(RuleBasedStateMachine):
             assert r["chain"]["ok"] is True, r["chain"]
         active = [r["counter_id"] for r in rows if r["status"] in ACTIVE]
         assert None not in active and len(active) == len(set(active)), "a counter holds two active tickets"
+
+    @invariant()
+    def positions_are_exact(self) -> None:
+        """A waiting ticket's position is 1 + the waiting tickets of its service before it in call order."""
+        waiting = [r for r in self.snapshot() if r["status"] == "waiting"]
+        expected = {
+            r["ticket_id"]: 1
+            + sum(
+                1
+                for w in waiting
+                if w["service_id"] == r["service_id"]
+                and (w["priority_rank"], w["queued_at"]) < (r["priority_rank"], r["queued_at"])
+            )
+            for r in waiting
+        }
+        reported = {r["ticket_id"]: r["position"] for r in self.conn.execute(POSITIONS_SQL).fetchall()}
+        assert reported == expected
 
 
 def test_engine_state_machine(db_url: str) -> None:

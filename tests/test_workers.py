@@ -64,4 +64,6 @@ def test_worker_sweeps_overdue_tickets_and_stops_on_sigterm(db_url: str) -> None
     names = [line["event"] for line in lines]
     assert names[0] == "worker.started"
     assert {"event": "worker.batch", "job": "sweep_no_shows", "rows": 1} in lines
+    # the issued-then-called ticket left two queue ledger rows (+1, -1): the position fold took them
+    assert {"event": "worker.batch", "job": "queue_fold", "rows": 2} in lines
     assert names[-2:] == ["worker.stopping", "worker.stopped"]

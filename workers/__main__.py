@@ -1,5 +1,5 @@
-"""``python -m workers --database-url URL``: the periodic jobs (no-show sweeper, retention, analytics fold,
-per-tenant snapshots, scheduled reports, anomaly rules)."""
+"""``python -m workers --database-url URL``: the periodic jobs (no-show sweeper, queue position fold, retention,
+analytics fold, per-tenant snapshots, scheduled reports, anomaly rules)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import os
 import threading
 from pathlib import Path
 
-from workers import analytics_snapshot, anomalies, reports, retention, runner, sweeper
+from workers import analytics_snapshot, anomalies, queue_counts, reports, retention, runner, sweeper
 
 
 def main() -> None:
@@ -26,6 +26,7 @@ def main() -> None:
     runner.install_signal_handlers(stop)
     jobs = [
         sweeper.job(args.sweep_interval),
+        queue_counts.job(),
         retention.job(),
         retention.notifications_job(),
         analytics_snapshot.fold_job(),

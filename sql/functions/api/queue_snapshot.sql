@@ -4,7 +4,8 @@
 --                waiting: [{ticket_id, ticket_number, priority_class, position, estimated_wait_seconds,
 --                           created_at, queued_at, returned}],  -- call order: priority rank, then queued_at
 --                held: [{ticket_id, ticket_number, priority_class, created_at}]}],  -- oldest first
---   estimated_wait_seconds as in api.get_ticket (qms.queue_estimate).
+--   estimated_wait_seconds as in api.get_ticket (qms.eta_seconds of the position, on the service's pace read
+--   once per service: qms.service_pace), so the list costs one pass over the waiting tickets.
 --    counters: [{counter_id, name, area_id, status, service_ids,
 --                ticket: {ticket_id, ticket_number, service_id, status, called_at, served_at} | null}]}
 --   With service_id: that service only, and the counters mapped to it. No contact data (PII-free).
@@ -44,15 +45,15 @@ begin
                        'waiting', coalesce(w.waiting, '[]'::jsonb),
                        'held', coalesce(h.held, '[]'::jsonb)) order by s.name), '[]'::jsonb)
             from qms.services s
+            cross join lateral qms.service_pace(v_tenant, s.service_id) p
             cross join lateral (
                 select jsonb_agg(jsonb_build_object(
                            'ticket_id', q.ticket_id, 'ticket_number', q.ticket_number,
                            'priority_class', q.priority_class, 'position', q.position,
-                           'estimated_wait_seconds', q.estimate -> 'estimated_wait_seconds',
+                           'estimated_wait_seconds', qms.eta_seconds(q.position::integer, p.handle_seconds, p.counters),
                            'created_at', q.created_at, 'queued_at', q.queued_at, 'returned', q.returned)
                            order by q.position) as waiting
-                from (select t.*, row_number() over (order by t.priority_rank, t.queued_at, t.ticket_id) as position,
-                             qms.queue_estimate(t) as estimate
+                from (select t.*, row_number() over (order by t.priority_rank, t.queued_at, t.ticket_id) as position
                       from qms.tickets t
                       where t.tenant_id = v_tenant and t.service_id = s.service_id and t.status = 'waiting') q
             ) w

@@ -48,7 +48,7 @@ begin
     v_tail.tenant_id := v_branch.tenant_id;
     v_tail.status := 'waiting';
     v_tail.priority_rank := 3;
-    v_tail.queued_at := 'infinity';  -- a new ticket queues behind every waiting one
+    v_tail.queued_at := clock_timestamp();  -- a new ticket queues behind every waiting one
     return (
         select pg_catalog.jsonb_build_object(
             'code', p_code, 'branch_name', v_branch.name, 'timezone', v_branch.timezone,
