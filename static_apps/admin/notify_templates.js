@@ -11,7 +11,12 @@ var slot = { event_type: 'ticket.called', channel: 'email', language: null };
 
 function picker(id, label, options, value, onChange) {
   var sel = el('select', { id: id }, options.map(function (o) { return el('option', { value: o.value, text: o.label, selected: o.value === value }); }));
-  sel.addEventListener('change', function () { onChange(sel.value); });
+  var current = value;
+  sel.addEventListener('change', function () {
+    if (sel.value === current) return;
+    current = sel.value;
+    onChange(sel.value);
+  });
   return el('div', { class: 'pick' }, [el('label', { for: id, text: label }), sel]);
 }
 
@@ -26,8 +31,15 @@ export function renderTemplates(pane, ctx) {
   var out = el('div', { id: 'tpl-slot' });
   pane.appendChild(bar);
   pane.appendChild(out);
+  var loads = 0;
+  // Only the answer of the latest load draws the slot: an earlier one arriving late would rebuild the editor
+  // under the admin's typing (picking event, channel and language in a row starts three loads).
   function load() {
+    var mine = ++loads;
+    out.setAttribute('aria-busy', 'true');
     return Promise.all([ctx.api.read('list_notification_templates'), ctx.api.read('get_notification_template', slot)]).then(function (r) {
+      if (mine !== loads) return;
+      out.removeAttribute('aria-busy');
       out.innerHTML = '';
       var versions = r[0].filter(function (x) { return x.event_type === slot.event_type && x.channel === slot.channel && x.language === slot.language; }).reverse();
       var current = r[1];
@@ -50,6 +62,9 @@ export function renderTemplates(pane, ctx) {
       }));
       out.appendChild(editor);
       draft(editor, current);
+    }, function (e) {
+      if (mine === loads) out.removeAttribute('aria-busy');
+      throw e;
     });
   }
   function draft(box, from) {

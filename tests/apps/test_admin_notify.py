@@ -172,6 +172,7 @@ def test_admin_runs_the_notification_screens(page: Page, floor: Floor, mail_sink
     page.select_option("#tpl-event", "ticket.called")
     page.select_option("#tpl-channel", "email")
     page.select_option("#tpl-language", "en")
+    expect(page.locator("#tpl-slot")).not_to_have_attribute("aria-busy", "true")
     expect(page.locator("#tpl-in-use")).to_contain_text("built-in")
     expect(page.locator("#tpl-preview-text")).to_contain_text("A-012")
     page.fill("#tpl-form-subject", "Now: {{ ticket_number }}")
