@@ -1,14 +1,19 @@
 """Where an engine command's database CPU goes: the statements it runs, and a perf profile of its server process.
 
-    uv run python -m bench.profile --calls 200 --perf-seconds 20
+    uv run python -m bench.profile --calls 200 --perf-seconds 0        # statements per command
+    uv run python -m bench.profile --calls 0 --perf-seconds 60         # perf split (without pg_stat_statements)
+    uv run python -m bench.profile --calls 0 --perf-seconds 0 --floor 400   # per-statement floor
 
-One throwaway cluster as bench.cpu builds it, with pg_stat_statements (``track = all``, planning counted). Each command runs on its own connection (create_ticket; call_next, start and
-complete in rounds over the counters), every call with a fresh request_id, as the apps send. First
-``--calls`` rounds, each command's statements and function calls counted from the statistics read before and
-after it (nested ones too: those of PL/pgSQL functions and triggers); then, while ``perf record -g`` samples the four server processes, rounds for ``--perf-seconds``.
-Each sample is put in one row (where: the statements, a trigger, a foreign-key check, commit) and one column
-(what: the innermost of executor start-up, planning, parsing, executor run, executor shutdown, WAL flush,
-PL/pgSQL) of a table per command, read from its call chain. Needs perf (``/usr/bin/perf``).
+One throwaway cluster as bench.cpu builds it; with ``--calls``, pg_stat_statements (``track = all``, planning
+counted). Each command runs on its own connection (create_ticket; call_next, start and complete in rounds over
+the counters), every call with a fresh request_id, as the apps send. The statements of each command (nested
+ones too: those of PL/pgSQL functions and triggers) are counted from the statistics read before and after it.
+Then, while ``perf record`` (cpu-clock, DWARF call chains) samples the four server processes, rounds for
+``--perf-seconds``: each sample goes in one cell of a table per command, its row where it ran (the statements,
+a row, statement or deferred trigger, a foreign-key check, commit) and its column what it did (the innermost of
+executor start-up, planning, plan cache checks, parsing, executor run, executor shutdown, WAL flush, the
+PL/pgSQL interpreter), read from its call chain. ``--floor``: a transaction running one PL/pgSQL call as the
+agent, and what each primary-key read statement in it adds. Needs perf (``/usr/bin/perf``).
 """
 
 from __future__ import annotations
@@ -79,6 +84,8 @@ INCLUSIVE = (
     "AfterTriggerFireDeferred",
     "CommitTransactionCommand",
     "XLogFlush",
+    "fmgr_sql",  # an SQL function run (parsed and planned) instead of inlined
+    "fmgr_security_definer",  # a security definer or SET clause: its settings swapped per call
 )
 
 
@@ -151,11 +158,68 @@ def count_statements(admin: psycopg.Connection[Any], meters: dict[str, Meter], d
             print(f"    {calls / n:5.2f}  {query[5:]}")
 
 
+FLOOR_SQL = """
+create schema floor;
+create function floor.reads(p_ticket uuid, p_n integer) returns integer language plpgsql as $$
+declare v qms.tickets;
+begin
+    for i in 1..p_n loop  -- a primary-key read of a ticket under the caller's row security
+        select * into v from qms.tickets t where t.tenant_id = qms.current_tenant_id() and t.ticket_id = p_ticket;
+    end loop;
+    return p_n;
+end $$;
+grant usage on schema floor to qms_agent;
+grant execute on function floor.reads(uuid, integer) to qms_agent;
+"""
+
+
+def floor(admin: psycopg.Connection[Any], meter: Meter, db: Database, n: int) -> None:
+    """Print the floor: a transaction running one PL/pgSQL call, and each primary-key read statement more."""
+    admin.execute(FLOOR_SQL)
+    ticket = meter.call("floor", CREATE, (db.service_id, None))["ticket_id"]
+    for k in (0, 20) * (n // 50 + 1):  # interleaved in chunks of 50, the first chunk of each a warm-up
+        for _ in range(50):
+            meter.call(f"reads {k}", "select floor.reads(%s, %s)", (ticket, k))
+    cpu = {k: meter.cpu[f"reads {k}"] / meter.calls[f"reads {k}"] * 1e6 for k in (0, 20)}
+    print(f"floor: a transaction with one PL/pgSQL call {cpu[0]:.0f} µs (read-only: no WAL flush);")
+    print(f"  each primary-key read statement in it, under row security, {(cpu[20] - cpu[0]) / 20:.1f} µs more")
+
+
+def record(meters: dict[str, Meter], db: Database, seconds: float) -> None:
+    """Run rounds for ``seconds`` under perf and print each command's split."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "perf.data"
+        pids = {name: m.pid for name, m in meters.items()}
+        pid_list = ",".join(str(p) for p in pids.values())
+        perf = subprocess.Popen(
+            ["perf", "record", "--call-graph", "dwarf,32768", "-F", "499", "-o", str(data), "-p", pid_list],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(1)
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            for _ in rounds(meters, db.service_id, db.counter_ids, 10):
+                pass
+        perf.send_signal(2)
+        perf.wait()
+        for name, table in perf_table(data, pids).items():
+            leaves = Counter({key[1]: n for key, n in table.items() if key[0] == "leaf"})
+            total = leaves.total() or 1
+            print(f"\n{name}: {total} samples, % of the command's CPU (where, what)")
+            for (where, what), n in sorted(table.items(), key=lambda kv: -kv[1]):
+                if where not in ("leaf", "in"):
+                    print(f"  {100 * n / total:5.1f}  {where:20s} {what}")
+            print("  in the chain: " + ", ".join(f"{m} {100 * table['in', m] / total:.1f}" for m in INCLUSIVE))
+            print("  sampled functions: " + ", ".join(f"{f} {100 * n / total:.1f}" for f, n in leaves.most_common(12)))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sql-root", type=Path, default=migrations.SQL_DIR)
     ap.add_argument("--calls", type=int, default=200, help="rounds for the statement counts (0: no counts)")
     ap.add_argument("--perf-seconds", type=float, default=20, help="seconds of rounds under perf (0: no perf)")
+    ap.add_argument("--floor", type=int, default=0, help="calls for the per-statement floor (default 0: none)")
     args = ap.parse_args()
     conf = CONF if args.calls else {}  # perf alone: without the statistics' own hooks
     with database(args.sql_root.resolve(), 10, 57900, conf) as db, psycopg.connect(db.url, autocommit=True) as admin:
@@ -168,34 +232,9 @@ def main() -> None:
         if args.calls:
             count_statements(admin, meters, db, args.calls)
         if args.perf_seconds > 0:
-            with tempfile.TemporaryDirectory() as tmp:
-                data = Path(tmp) / "perf.data"
-                pids = {name: m.pid for name, m in meters.items()}
-                pid_list = ",".join(str(p) for p in pids.values())
-                perf = subprocess.Popen(
-                    ["perf", "record", "--call-graph", "dwarf,32768", "-F", "250", "-o", str(data), "-p", pid_list],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-                time.sleep(1)
-                end = time.monotonic() + args.perf_seconds
-                while time.monotonic() < end:
-                    for _ in rounds(meters, db.service_id, db.counter_ids, 10):
-                        pass
-                perf.send_signal(2)
-                perf.wait()
-                for name, table in perf_table(data, pids).items():
-                    leaves = Counter({key[1]: n for key, n in table.items() if key[0] == "leaf"})
-                    total = leaves.total() or 1
-                    print(f"\n{name}: {total} samples, % of the command's CPU (where, what)")
-                    for (where, what), n in sorted(table.items(), key=lambda kv: -kv[1]):
-                        if where not in ("leaf", "in"):
-                            print(f"  {100 * n / total:5.1f}  {where:20s} {what}")
-                    print("  in the chain: " + ", ".join(f"{m} {100 * table['in', m] / total:.1f}" for m in INCLUSIVE))
-                    print(
-                        "  sampled functions: "
-                        + ", ".join(f"{f} {100 * n / total:.1f}" for f, n in leaves.most_common(12))
-                    )
+            record(meters, db, args.perf_seconds)
+        if args.floor:
+            floor(admin, meters["create_ticket"], db, args.floor)
         for conn in conns.values():
             conn.close()
 

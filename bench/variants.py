@@ -45,6 +45,13 @@ EDITS: dict[str, list[Edit]] = {
     "no_xid": [
         ("policies/api_event_grants.sql", None, "drop trigger ticket_events_assign_xid on qms.ticket_events;\n")
     ],
+    "no_event_fk": [
+        (
+            "policies/ticket_events.sql",
+            None,
+            "alter table qms.ticket_events drop constraint ticket_events_tenant_id_ticket_id_fkey;\n",
+        )
+    ],
     "no_hash": [(ADVANCE, HASH_CALL, "'\\x00'::bytea;")],
     "no_changes": [
         (
