@@ -75,6 +75,8 @@ VARIANTS: dict[str, list[str]] = {name: [name] for name in EDITS}
 # The analytics trigger folds payload->'changes' into its facts: without them it cannot run.
 VARIANTS["no_changes"] = ["no_analytics", "no_changes"]
 VARIANTS["no_event_triggers"] = ["no_analytics", "no_notify", "no_xid"]
+# What moving the analytics fold and the deliveries to the relay, and the position off the issue, would leave.
+VARIANTS["relay_side"] = ["no_analytics", "no_notify", "no_position"]
 VARIANTS["bare"] = list(EDITS)
 
 
