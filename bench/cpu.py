@@ -11,7 +11,9 @@ transaction, as the gateway runs it: identity (role and claims), then the ``api`
 is the backend's CPU time (``/proc/<pid>/schedstat``, in ns) per call of each command: it counts only the
 database's work for the command (parse, plan, execute, commit), not the client's. With several versions the
 calls are interleaved in chunks of ``--chunk`` (A, B, A, B, …), so every version sees the same machine load
-and the ratios to the first version are same-run figures even on a busy machine.
+and the ratios to the first version are same-run figures even on a busy machine. ``--request-ids`` sends a
+fresh request_id with every command, as the apps do, so idempotency is paid too. ``bench/variants.py`` makes
+copies of sql/ with one guarantee taken out, to compare against this checkout's.
 """
 
 from __future__ import annotations
