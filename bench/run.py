@@ -563,7 +563,7 @@ def summary(results: dict[int, dict[str, Point]], per_call: dict[str, dict[str, 
         ("ticket_action complete", "ticket_action complete", None),
     ]
     lines = [
-        f"Per command: database CPU per call at 1 client (bench.cpu: the server process's user + system CPU, "
+        f"Per command: database CPU per call at 1 client (bench.cpu: the server process's CPU time, "
         f"{calls} calls each, one service, queue 0 → {calls}) and peak throughput over 50 services against "
         f"pgbench -N's peak ({peak:,.0f} TPS) in this run.\n",
         "| command | database CPU µs per call, 1 client | peak calls/s, 50 services | share of pgbench -N peak |",

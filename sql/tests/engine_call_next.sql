@@ -2,7 +2,7 @@
 -- transferred-to-counter tickets, reasons, errors, idempotency, RLS.
 begin;
 set search_path = tests, public;
-select plan(40);
+select plan(41);
 -- Fixture (as the owner): tenant A with branches X (Asia/Jakarta) and Y, tenant B. Ids via pg_temp.fx(key).
 \ir _engine_fixture.sql
 -- Owner-side shortcuts: finish whatever a counter holds, or everything still open.
@@ -31,6 +31,19 @@ select is(pg_temp.next_number('c1'), 'queue_empty', 'an empty queue is a normal 
 select is(api.call_next(pg_temp.fx('c1')), '{"ticket": null, "reason": "queue_empty"}'::jsonb,
           'queue_empty comes with a null ticket');
 
+-- The policy is read only while a streak runs: sa has had no priority call, so it has no call-state row.
+select tests.reset_role();
+set local track_functions = 'pl';
+create function pg_temp.policy_reads() returns bigint language sql as $$
+    select coalesce(pg_stat_get_xact_function_calls('qms.effective_policy(uuid, uuid, uuid)'::regprocedure), 0) $$;
+create function pg_temp.next_with_policy_reads(p_counter text) returns text language plpgsql as $$
+declare v_before bigint := pg_temp.policy_reads();
+begin
+    return pg_temp.next_number(p_counter) || ' ' || (pg_temp.policy_reads() - v_before);
+end $$;
+select pg_temp.as_agent();
+select is(pg_temp.next_with_policy_reads('c1'), 'queue_empty 0', 'no streak: call_next does not read the policy');
+
 -- Priority classes (anti-starvation out of the way: ratio 10) ---------------------------------------
 select tests.reset_role();
 select tests.set_policy(pg_temp.fx('ta'), pg_temp.fx('bx'), pg_temp.fx('sb'), '{"priority_ratio": 10}');
@@ -51,7 +64,7 @@ select pg_temp.issue('sa', 'regular'), pg_temp.issue('sa', 'regular'), pg_temp.i
        pg_temp.issue('sa', 'vip'), pg_temp.issue('sa', 'priority'), pg_temp.issue('sa', 'priority');
 -- A-004 R, A-005 R, A-006 P, A-007 V, A-008 P, A-009 P
 select is(pg_temp.next_number('c1'), 'A-007', 'vip first');
-select is(pg_temp.next_number('c1'), 'A-006', 'priority second');
+select is(pg_temp.next_with_policy_reads('c1'), 'A-006 1', 'priority second; a running streak reads the policy');
 select is(pg_temp.next_number('c1'), 'A-004', 'after 2 consecutive priority calls the oldest regular is served');
 select is(pg_temp.next_number('c1'), 'A-008', 'then priority again');
 select is(pg_temp.next_number('c1'), 'A-009', 'second priority call of the new streak');

@@ -49,13 +49,14 @@ begin
     end if;
 
     -- Busy check, mapped services and those owed a regular call (the policy is read only for a running
-    -- streak), in one query.
+    -- streak; a service with no call-state row has none, hence the coalesce: a null would not stop the
+    -- AND before the policy), in one query.
     select exists (select 1 from qms.tickets t where t.tenant_id = v_tenant and t.counter_id = v_counter.counter_id
                    and t.status in ('called', 'serving')),
            m.services, m.owed
       into v_busy, v_services, v_owed
     from (select array_agg(cs.service_id) as services,
-                 array_agg(cs.service_id) filter (where st.consecutive_priority > 0
+                 array_agg(cs.service_id) filter (where coalesce(st.consecutive_priority, 0) > 0
                      and st.consecutive_priority >= coalesce((qms.effective_policy(v_tenant, v_counter.branch_id,
                                                               cs.service_id) ->> 'priority_ratio')::integer, 3))
                      as owed
