@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import IO, Any
 
 import psycopg
 from aiosmtpd.controller import Controller
@@ -174,6 +175,9 @@ def deliveries(url: str, where: str = "true", params: tuple[Any, ...] = ()) -> l
     return owner_rows(url, f"select * from qms.notification_deliveries where {where} order by created_at", params)
 
 
+_WORKER_LOGS: dict[int, IO[str]] = {}
+
+
 def start_worker(
     url: str, smtp_url: str | None, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen[str]:
@@ -182,13 +186,18 @@ def start_worker(
         full_env["QMS_SMTP_URL"] = smtp_url
     else:
         full_env.pop("QMS_SMTP_URL", None)
-    return subprocess.Popen(
+    # The log goes to a file, not a pipe: a pipe nobody reads until the stop fills up after a few hundred
+    # lines and blocks the worker in the middle of its batch.
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed by stop_worker
+    proc = subprocess.Popen(
         [sys.executable, "-m", "workers.notify", "--database-url", url, "--poll-seconds", "0.3", *args],
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
         env=full_env,
     )
+    _WORKER_LOGS[proc.pid] = log
+    return proc
 
 
 def stop_worker(proc: subprocess.Popen[str], timeout: float = 15.0) -> tuple[int, list[dict[str, Any]]]:
@@ -196,9 +205,12 @@ def stop_worker(proc: subprocess.Popen[str], timeout: float = 15.0) -> tuple[int
     if proc.poll() is None:
         proc.terminate()
     try:
-        out, _ = proc.communicate(timeout=timeout)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-        out, _ = proc.communicate()
+        proc.wait()
+    with _WORKER_LOGS.pop(proc.pid) as log:
+        log.seek(0)
+        out = log.read()
     lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     return proc.returncode, lines
