@@ -1,6 +1,6 @@
 """Analytics benchmark: ``api.kpi`` over many tickets, the rollup cost per ticket event, snapshot refreshes.
 
-    nice -n 10 uv run python -m bench.analytics             # 10 million tickets (~30-40 min on 2 cores)
+    nice -n 10 uv run python -m bench.analytics             # 10 million tickets (~45 min on 2 busy cores)
     uv run python -m bench.analytics --tickets 2000000      # fewer
 
 On a throwaway cluster:
@@ -161,8 +161,8 @@ def event_latency(url: str, tenant: uuid.UUID, branch: uuid.UUID, service: uuid.
 
 
 # The tickets whose facts an incremental refresh finds changed: 1,000 consecutive ones of one branch (a few
-# hours: what a refresh every few seconds sees) or 1,000 spread over the month (one or two per hour: every
-# hour's KPI rows are copied again).
+# hours: what a refresh every few seconds sees) or 1,000 random ones over the month (about half of its
+# (branch, hour) pairs, whose KPI rows are all copied again).
 CHANGED = {"consecutive": "order by branch_id, bucket_hour", "spread": "order by ticket_id"}
 
 
