@@ -1,6 +1,6 @@
 """Analytics benchmark: ``api.kpi`` over many tickets, the rollup cost per ticket event, snapshot refreshes.
 
-    nice -n 10 uv run python -m bench.analytics             # 10 million tickets (~45 min on 2 busy cores)
+    nice -n 10 uv run python -m bench.analytics             # 10 million tickets (26 min on 2 quiet cores, 42 busy)
     uv run python -m bench.analytics --tickets 2000000      # fewer
 
 On a throwaway cluster:
