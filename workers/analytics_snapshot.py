@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,16 +45,34 @@ create table hourly_kpis (branch_id text, local_date text, local_hour integer, s
                           service_seconds_sum real);
 create index hourly_kpis_hour_idx on hourly_kpis (branch_id, local_date, local_hour);
 """
-TICKET_COLUMNS = (
-    "ticket_id", "ticket_number", "branch_id", "service_id", "counter_id", "priority_class", "channel", "timezone",
-    "local_date", "local_hour", "status", "outcome", "transferred", "created_at", "first_called_at", "served_at",
-    "completed_at", "wait_seconds", "service_seconds", "sla_seconds", "sla_met", "last_seq",
-)  # fmt: skip
-HOUR_COLUMNS = (
-    "branch_id", "local_date", "local_hour", "service_id", "priority_class", "channel", "counter_id", "tickets",
-    "served", "no_shows", "cancelled", "transferred", "waited", "wait_seconds_sum", "sla_met", "service_timed",
-    "service_seconds_sum",
-)  # fmt: skip
+# The SQLite columns of each table with the SQL expression that gives the value as SQLite stores it (ids as
+# text, booleans as 0/1, numerics as float8, the local hour split into date and hour), read in this order so
+# that a fetched row is inserted as it comes.
+TICKET_COLUMNS = {
+    "ticket_id": "ticket_id::text", "ticket_number": "ticket_number", "branch_id": "branch_id::text",
+    "service_id": "service_id::text", "counter_id": "counter_id::text", "priority_class": "priority_class",
+    "channel": "channel", "timezone": "timezone", "local_date": "to_char(bucket_hour, 'YYYY-MM-DD')",
+    "local_hour": "extract(hour from bucket_hour)::integer", "status": "status", "outcome": "outcome",
+    "transferred": "transferred::integer", "created_at": "created_at", "first_called_at": "first_called_at",
+    "served_at": "served_at", "completed_at": "completed_at", "wait_seconds": "wait_seconds::float8",
+    "service_seconds": "service_seconds::float8", "sla_seconds": "sla_seconds", "sla_met": "sla_met::integer",
+    "last_seq": "last_seq",
+}  # fmt: skip
+HOUR_COLUMNS = {
+    "branch_id": "branch_id::text", "local_date": "to_char(bucket_hour, 'YYYY-MM-DD')",
+    "local_hour": "extract(hour from bucket_hour)::integer", "service_id": "service_id::text",
+    "priority_class": "priority_class", "channel": "channel", "counter_id": "counter_id::text",
+    "tickets": "tickets", "served": "served", "no_shows": "no_shows", "cancelled": "cancelled",
+    "transferred": "transferred", "waited": "waited", "wait_seconds_sum": "wait_seconds_sum::float8",
+    "sla_met": "sla_met", "service_timed": "service_timed", "service_seconds_sum": "service_seconds_sum::float8",
+}  # fmt: skip
+TICKETS_SQL = f"select {', '.join(TICKET_COLUMNS.values())} from worker.analytics_snapshot_tickets(%s, %s, %s)"
+HOURS_SQL = (
+    f"select {', '.join(HOUR_COLUMNS.values())} from worker.analytics_snapshot_hours(%s, %s::uuid[], %s::timestamp[])"
+)
+TICKET_BRANCH, TICKET_DATE, TICKET_HOUR = (
+    list(TICKET_COLUMNS).index(c) for c in ("branch_id", "local_date", "local_hour")
+)
 
 
 def snapshot_dir(env: dict[str, str] | None = None) -> Path:
@@ -64,31 +82,10 @@ def snapshot_dir(env: dict[str, str] | None = None) -> Path:
     return Path(raw) if raw else Path(env.get("QMS_DATA_DIR", ".qms")) / "analytics"
 
 
-def _sqlite_value(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, bool):
-        return int(value)
-    if value is not None and not isinstance(value, int | float | str):
-        return float(value) if hasattr(value, "as_integer_ratio") else str(value)
-    return value
-
-
-def _ticket_row(t: dict[str, Any]) -> tuple[Any, ...]:
-    hour = t["bucket_hour"]
-    row = {**t, "local_date": hour.date().isoformat(), "local_hour": hour.hour}
-    return tuple(_sqlite_value(row[c]) for c in TICKET_COLUMNS)
-
-
-def _hour_row(k: dict[str, Any]) -> tuple[Any, ...]:
-    hour = k["bucket_hour"]
-    row = {**k, "local_date": hour.date().isoformat(), "local_hour": hour.hour}
-    return tuple(_sqlite_value(row[c]) for c in HOUR_COLUMNS)
-
-
-def _insert(db: sqlite3.Connection, table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
-    marks = ", ".join("?" for _ in columns)
-    db.executemany(f"insert or replace into {table} ({', '.join(columns)}) values ({marks})", rows)
+def _insert(db: sqlite3.Connection, table: str, columns: Iterable[str], rows: Iterable[Sequence[Any]]) -> None:
+    names = list(columns)
+    marks = ", ".join("?" for _ in names)
+    db.executemany(f"insert or replace into {table} ({', '.join(names)}) values ({marks})", rows)
 
 
 def _last_seq(path: Path) -> int:
@@ -99,29 +96,24 @@ def _last_seq(path: Path) -> int:
 
 def _apply(db: sqlite3.Connection, pg: Pg, tenant_id: uuid.UUID, after: int, upto: int) -> int:
     """Copy what changed in (after, upto] into an open SQLite transaction; returns the number of tickets."""
-    tickets = pg.execute(
-        "select * from worker.analytics_snapshot_tickets(%s, %s, %s)", (tenant_id, after, upto)
-    ).fetchall()
-    _insert(db, "tickets", TICKET_COLUMNS, (_ticket_row(t) for t in tickets))
-    pairs = sorted({(t["branch_id"], t["bucket_hour"]) for t in tickets})
-    if pairs:
-        hours = pg.execute(
-            "select * from worker.analytics_snapshot_hours(%s, %s, %s)",
-            (tenant_id, [p[0] for p in pairs], [p[1] for p in pairs]),
-        ).fetchall()
-        db.executemany(
-            "delete from hourly_kpis where branch_id = ? and local_date = ? and local_hour = ?",
-            [(str(b), h.date().isoformat(), h.hour) for b, h in pairs],
-        )
-        _insert(db, "hourly_kpis", HOUR_COLUMNS, (_hour_row(k) for k in hours))
+    with pg.connection.cursor() as rows:
+        tickets = rows.execute(TICKETS_SQL, (tenant_id, after, upto)).fetchall()
+        _insert(db, "tickets", TICKET_COLUMNS, tickets)
+        pairs = sorted({(t[TICKET_BRANCH], t[TICKET_DATE], t[TICKET_HOUR]) for t in tickets})
+        if pairs:
+            hours = rows.execute(
+                HOURS_SQL, (tenant_id, [p[0] for p in pairs], [f"{p[1]} {p[2]:02d}:00" for p in pairs])
+            ).fetchall()
+            db.executemany("delete from hourly_kpis where branch_id = ? and local_date = ? and local_hour = ?", pairs)
+            _insert(db, "hourly_kpis", HOUR_COLUMNS, hours)
     dims_row = pg.execute("select worker.analytics_snapshot_dimensions(%s) as d", (tenant_id,)).fetchone()
     dims: dict[str, list[dict[str, Any]]] = dims_row["d"] if dims_row else {}
     for table in ("branches", "services", "counters"):
-        rows = dims.get(table, [])
+        dim_rows = dims.get(table, [])
         db.execute(f"delete from {table}")
-        if rows:
-            columns = tuple(rows[0])
-            _insert(db, table, columns, (tuple(r[c] for c in columns) for r in rows))
+        if dim_rows:
+            columns = tuple(dim_rows[0])
+            _insert(db, table, columns, (tuple(r[c] for c in columns) for r in dim_rows))
     db.execute(
         "insert or replace into meta (key, value) values ('last_seq', ?), ('tenant_id', ?)", (upto, str(tenant_id))
     )

@@ -13,6 +13,7 @@ import os
 import sqlite3
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ import httpx
 import jwt
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from dashboards.serve import datasette_argv
 from gateway.auth import ALGORITHM
@@ -164,27 +166,39 @@ def keyed(rows: list[dict[str, Any]], date: str, hour: str) -> dict[tuple[Any, .
     }  # fmt: skip
 
 
+def assert_snapshot_equals_the_views(db_url: str, path: Path, tenant: uuid.UUID) -> None:
+    """A tenant's file holds the tickets of analytics.tickets and the rows of analytics.hourly_kpis."""
+    tickets = {r["ticket_id"]: r for r in sqlite_rows(path, "select * from tickets")}
+    view = owner_rows(db_url, "select * from analytics.tickets where tenant_id = %s", (tenant,))
+    assert tickets.keys() == {str(v["ticket_id"]) for v in view}
+    for v in view:
+        s = tickets[str(v["ticket_id"])]
+        assert (s["status"], s["outcome"], bool(s["transferred"])) == (v["status"], v["outcome"], v["transferred"])
+        assert (s["service_id"], s["counter_id"]) == (str(v["service_id"]), v["counter_id"] and str(v["counter_id"]))
+        assert s["local_date"] == v["bucket_hour"].date().isoformat() and s["local_hour"] == v["bucket_hour"].hour
+        for name in ("wait_seconds", "service_seconds"):
+            assert (s[name] is None) == (v[name] is None)
+            if v[name] is not None:
+                assert s[name] == pytest.approx(float(v[name]), abs=1e-6)
+        assert dt.datetime.fromisoformat(s["created_at"]) == v["created_at"]
+    hours = sqlite_rows(path, "select * from hourly_kpis")
+    kpis = owner_rows(db_url, "select * from analytics.hourly_kpis where tenant_id = %s", (tenant,))
+    for k in kpis:
+        k["d"], k["h"] = k["bucket_hour"].date().isoformat(), k["bucket_hour"].hour
+    assert len(hours) == len(kpis) and keyed(hours, "local_date", "local_hour") == keyed(kpis, "d", "h")
+
+
+def sorted_dump(path: Path) -> list[str]:
+    """Every row of a SQLite file as SQL text (values with their storage class), in a stable order."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return sorted(line for line in db.iterdump() if line.startswith("INSERT"))
+
+
 def test_snapshot_equals_the_views_and_has_no_pii(stack: Stack) -> None:
     world = stack.world
     for tenant in (world.tenant_a, world.tenant_b):
         path = stack.snapshots / f"{tenant}.db"
-        tickets = {r["ticket_id"]: r for r in sqlite_rows(path, "select * from tickets")}
-        view = owner_rows(stack.db_url, "select * from analytics.tickets where tenant_id = %s", (tenant,))
-        assert tickets.keys() == {str(v["ticket_id"]) for v in view}
-        for v in view:
-            s = tickets[str(v["ticket_id"])]
-            assert (s["status"], s["outcome"], bool(s["transferred"])) == (v["status"], v["outcome"], v["transferred"])
-            assert s["local_date"] == v["bucket_hour"].date().isoformat() and s["local_hour"] == v["bucket_hour"].hour
-            for name in ("wait_seconds", "service_seconds"):
-                assert (s[name] is None) == (v[name] is None)
-                if v[name] is not None:
-                    assert s[name] == pytest.approx(float(v[name]), abs=1e-6)
-            assert dt.datetime.fromisoformat(s["created_at"]) == v["created_at"]
-        hours = sqlite_rows(path, "select * from hourly_kpis")
-        kpis = owner_rows(stack.db_url, "select * from analytics.hourly_kpis where tenant_id = %s", (tenant,))
-        for k in kpis:
-            k["d"], k["h"] = k["bucket_hour"].date().isoformat(), k["bucket_hour"].hour
-        assert keyed(hours, "local_date", "local_hour") == keyed(kpis, "d", "h")
+        assert_snapshot_equals_the_views(stack.db_url, path, tenant)
         with contextlib.closing(sqlite3.connect(path)) as db:
             tables = [r[0] for r in db.execute("select name from sqlite_master where type = 'table'")]
             columns = [c[1] for t in tables for c in db.execute(f"pragma table_info({t})")]
@@ -205,6 +219,47 @@ def test_snapshot_refresh_is_incremental(stack: Stack) -> None:
     assert path.stat().st_ino == inode and analytics_snapshot._last_seq(path) > before
     got = sqlite_rows(path, f"select status from tickets where ticket_id = '{row['t']['ticket_id']}'")
     assert got == [{"status": "waiting"}]
+
+
+def test_incremental_refresh_equals_the_views_and_a_full_build(stack: Stack) -> None:
+    """Tickets already in the file change (a transfer moves one to another service's rows of its hour, a
+    cancellation ends one): after the incremental refresh the file equals the views and, row for row and
+    type for type, a file built from scratch at the same seq."""
+    world = stack.world
+    ny = world.branches["newyork"]
+    path = stack.snapshots / f"{world.tenant_a}.db"
+    inode, before = path.stat().st_ino, analytics_snapshot._last_seq(path)
+    waiting = owner_rows(
+        stack.db_url,
+        "select ticket_id, service_id from qms.tickets where tenant_id = %s and branch_id = %s"
+        " and status = 'waiting' order by created_at",
+        (world.tenant_a, ny.branch_id),
+    )
+    assert len(waiting) >= 2
+    act = "select api.ticket_action(ticket_id => %s, action => %s, target_service_id => %s)"
+    moved, cancelled = waiting[0], waiting[1]
+    other = next(s for s in ny.services if s != moved["service_id"])
+    with connect_as(stack.db_url, "qms_supervisor", world.claims("qms_supervisor", "newyork")) as sup:
+        sup.execute(act, (moved["ticket_id"], "transfer", other))
+        sup.execute(act, (cancelled["ticket_id"], "cancel", None))
+    refresh(stack.db_url, stack.snapshots)
+    upto = analytics_snapshot._last_seq(path)
+    assert path.stat().st_ino == inode and upto > before
+    got = sqlite_rows(path, f"select ticket_id, service_id, status from tickets where last_seq > {before}")
+    assert {(r["ticket_id"], r["service_id"], r["status"]) for r in got} >= {
+        (str(moved["ticket_id"]), str(other), "waiting"),
+        (str(cancelled["ticket_id"]), str(cancelled["service_id"]), "cancelled"),
+    }
+    assert_snapshot_equals_the_views(stack.db_url, path, world.tenant_a)
+
+    fresh = stack.snapshots.parent / "fresh"
+    fresh.mkdir()
+    with psycopg.connect(stack.db_url, autocommit=True) as conn, conn.transaction():
+        conn.execute("set transaction isolation level repeatable read, read only")
+        conn.execute("set local role qms_worker")
+        with conn.cursor(row_factory=dict_row) as cur:
+            analytics_snapshot.refresh_tenant(cur, fresh, world.tenant_a, upto)
+    assert sorted_dump(fresh / path.name) == sorted_dump(path)
 
 
 def test_datasette_serves_each_tenant_only_its_own_database(stack: Stack) -> None:
