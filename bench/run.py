@@ -34,8 +34,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -598,6 +601,32 @@ def write_doc(body: str) -> None:
 
 
 # -- main -------------------------------------------------------------------------------------------
+@contextmanager
+def queue_folding(url: str, interval: float = 1.0) -> Iterator[None]:
+    """The worker's ``queue_fold`` job beside the clients, as ``qms up`` runs it: positions are read from
+    bucket counts, and the queue ledger is folded into them every second (ADR 0021)."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        claims = json.dumps({"role": "qms_worker", "sub": "bench-fold"})
+        with psycopg.connect(url, autocommit=True) as conn:
+            while not stop.wait(interval):
+                with conn.transaction():
+                    conn.execute(
+                        "select set_config('role', 'qms_worker', true), set_config('request.jwt.claims', %s, true)",
+                        (claims,),
+                    )
+                    conn.execute("select worker.queue_fold(max_rows => 100000)")
+
+    thread = threading.Thread(target=loop, name="queue-fold", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=float, default=5.0, help="seconds per measured point (default 5)")
@@ -638,32 +667,32 @@ def main(argv: list[str] | None = None) -> int:
         logdir.mkdir()
         results: dict[int, dict[str, Point]] = {}
         last: dict[str, float] = {}
-        for n in clients:
-            r: dict[str, Point] = {}
-            vacuum(cluster.url("pgbench"), "pgbench_accounts", "pgbench_history")
-            r["pgbench"] = pgbench_point(pgb, "pgbench", n, duration, logdir)
-            if args.pgbench_only:
+        with queue_folding(url):
+            for n in clients:
+                r: dict[str, Point] = {}
+                vacuum(cluster.url("pgbench"), "pgbench_accounts", "pgbench_history")
+                r["pgbench"] = pgbench_point(pgb, "pgbench", n, duration, logdir)
+                if args.pgbench_only:
+                    results[n] = r
+                    print(f"{n:>3} clients: pgbench {fmt(r['pgbench'])}", flush=True)
+                    continue
+                r["create_a"] = bench_create(url, hot, n, duration)
+                r["create_b"] = bench_create(url, spread, n, duration)
+                # Queue depth for the call points: twice the last point's rate (a point that runs dry is redone).
+                r["call_a"] = bench_call_next(url, hot, n, duration, 2 * last.get("call_a", 300.0))
+                r["call_b"] = bench_call_next(url, spread, n, duration, 2 * last.get("call_b", 300.0))
+                # Seeding goes through api.create_ticket: ask for a little more than the last point's rate
+                # (a point that runs dry is redone with three times as many).
+                r["held_a"] = bench_call_held(url, hot, n, duration, 1.3 * last.get("held_a", 800.0))
+                r["held_b"] = bench_call_held(url, spread, n, duration, 1.3 * last.get("held_b", 800.0))
+                r["pgb_a"] = bench_call_pgbench(pgb, url, hot, n, duration, 1.3 * last.get("pgb_a", 1500.0), logdir)
+                r["pgb_b"] = bench_call_pgbench(pgb, url, spread, n, duration, 1.3 * last.get("pgb_b", 1500.0), logdir)
+                last.update({k: r[k].tps for k in ("call_a", "call_b", "held_a", "held_b", "pgb_a", "pgb_b")})
                 results[n] = r
-                print(f"{n:>3} clients: pgbench {fmt(r['pgbench'])}", flush=True)
-                continue
-            r["create_a"] = bench_create(url, hot, n, duration)
-            r["create_b"] = bench_create(url, spread, n, duration)
-            # Queue depth for the call points: twice the last point's rate (a point that runs dry is redone).
-            r["call_a"] = bench_call_next(url, hot, n, duration, 2 * last.get("call_a", 300.0))
-            r["call_b"] = bench_call_next(url, spread, n, duration, 2 * last.get("call_b", 300.0))
-            # Tickets are issued through api.create_ticket, which counts the queue for each position, so
-            # seeding grows with the square of the queue: ask for a little more than the last point's rate
-            # (a point that runs dry is redone with three times as many).
-            r["held_a"] = bench_call_held(url, hot, n, duration, 1.3 * last.get("held_a", 800.0))
-            r["held_b"] = bench_call_held(url, spread, n, duration, 1.3 * last.get("held_b", 800.0))
-            r["pgb_a"] = bench_call_pgbench(pgb, url, hot, n, duration, 1.3 * last.get("pgb_a", 1500.0), logdir)
-            r["pgb_b"] = bench_call_pgbench(pgb, url, spread, n, duration, 1.3 * last.get("pgb_b", 1500.0), logdir)
-            last.update({k: r[k].tps for k in ("call_a", "call_b", "held_a", "held_b", "pgb_a", "pgb_b")})
-            results[n] = r
-            print(f"{n:>3} clients: " + ", ".join(f"{k} {fmt(v)}" for k, v in r.items()), flush=True)
-            for k, v in r.items():
-                if v.first_error:
-                    print(f"    {k} first error: {v.first_error}", flush=True)
+                print(f"{n:>3} clients: " + ", ".join(f"{k} {fmt(v)}" for k, v in r.items()), flush=True)
+                for k, v in r.items():
+                    if v.first_error:
+                        print(f"    {k} first error: {v.first_error}", flush=True)
         print("position cost …", flush=True)
         depths = position.measure(url, tuple(int(d) for d in args.depths.split(",")))
         info = machine_info(url)
@@ -684,7 +713,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     body = (
         f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `{command.strip()}` "
-        f"({duration:g} s per point; call loop = call_next → {' → '.join(FINISH)}).\n\n"
+        f"({duration:g} s per point; call loop = call_next → {' → '.join(FINISH)}; the worker's queue position fold "
+        "runs every second beside the clients, as in `qms up`).\n\n"
         f"- Machine: {info['cpu']}, {info['memory']} RAM, {info['os']}, Python {info['python']}\n"
         f"- Server: {info['postgres']}\n"
         f"- Settings (non-default): {info['settings']}\n"
