@@ -34,6 +34,16 @@ READS = 300
 CREATES = 100
 
 
+def fold_queue(conn: psycopg.Connection[Any]) -> None:
+    """One run of the worker's ``queue_fold`` job on an autocommit owner connection, as the worker role."""
+    with conn.transaction():
+        conn.execute(
+            "select set_config('role', 'qms_worker', true), set_config('request.jwt.claims', %s, true)",
+            (json.dumps({"role": "qms_worker", "sub": "bench-fold"}),),
+        )
+        conn.execute("select worker.queue_fold(max_rows => 100000)")
+
+
 def fill(url: str, claims: dict[str, Any], service_id: str, n: int) -> None:
     """``n`` waiting tickets through api.create_ticket, 250 per transaction; after each batch the queue ledger
     is folded (worker.queue_fold, as the worker) and the tickets table vacuumed."""
@@ -51,12 +61,7 @@ def fill(url: str, claims: dict[str, Any], service_id: str, n: int) -> None:
                     (service_id, k),
                 )
             made += k
-            with owner.transaction():
-                owner.execute(
-                    "select set_config('role', 'qms_worker', true), set_config('request.jwt.claims', %s, true)",
-                    (json.dumps({"role": "qms_worker", "sub": "bench-fold"}),),
-                )
-                owner.execute("select worker.queue_fold(max_rows => 100000)")
+            fold_queue(owner)
             owner.execute("vacuum (analyze) qms.tickets")
 
 

@@ -608,15 +608,9 @@ def queue_folding(url: str, interval: float = 1.0) -> Iterator[None]:
     stop = threading.Event()
 
     def loop() -> None:
-        claims = json.dumps({"role": "qms_worker", "sub": "bench-fold"})
         with psycopg.connect(url, autocommit=True) as conn:
             while not stop.wait(interval):
-                with conn.transaction():
-                    conn.execute(
-                        "select set_config('role', 'qms_worker', true), set_config('request.jwt.claims', %s, true)",
-                        (claims,),
-                    )
-                    conn.execute("select worker.queue_fold(max_rows => 100000)")
+                position.fold_queue(conn)
 
     thread = threading.Thread(target=loop, name="queue-fold", daemon=True)
     thread.start()
